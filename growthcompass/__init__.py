@@ -1,0 +1,1 @@
+"""Growth Compass: settings and the shared database infrastructure."""

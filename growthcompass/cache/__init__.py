@@ -1,0 +1,1 @@
+"""Redis caching: configuration, cached selectors, invalidation and statistics."""

@@ -1,0 +1,1 @@
+"""Shared PostgreSQL infrastructure: connection settings, routing, safe queries."""

@@ -1,0 +1,163 @@
+"""Growth Compass settings: one module, driven by the environment.
+
+``DJANGO_ENV`` is ``development`` (default), ``test`` (default under pytest)
+or ``production``. Without ``DATABASE_URL`` / ``REDIS_URL`` (and outside
+production) the project starts its own PostgreSQL and Redis under
+``.devdata/`` -- see ``growthcompass.devservers``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from growthcompass.cache.config import caches_from_url
+from growthcompass.db.config import database_from_url
+from growthcompass.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# pytest (8.2+) exports PYTEST_VERSION for the whole run: the suite gets test
+# settings without anyone having to remember to export DJANGO_ENV.
+DJANGO_ENV = env_choice(
+    "DJANGO_ENV",
+    "test" if "PYTEST_VERSION" in os.environ else "development",
+    ("development", "test", "production"),
+)
+IS_PRODUCTION = DJANGO_ENV == "production"
+
+_secret_key = env_str("SECRET_KEY")
+if not _secret_key:
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set when DJANGO_ENV=production")
+    _secret_key = "insecure-development-key-not-for-production"  # noqa: S105 - never used in production
+SECRET_KEY = _secret_key
+
+DEBUG = env_bool("DEBUG", default=DJANGO_ENV == "development")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if IS_PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "django_extensions",
+    "pgtrigger",
+    "growthcompass",
+    "students",
+    "courses",
+    "attendance",
+    "feedback",
+    "auditing",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "growthcompass.urls"
+WSGI_APPLICATION = "growthcompass.wsgi.application"
+ASGI_APPLICATION = "growthcompass.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+DEVDATA_DIR = BASE_DIR / ".devdata"
+
+_database_url = env_str("DATABASE_URL")
+if not _database_url:
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured("DATABASE_URL (or DATABASE_URL_FILE) must be set when DJANGO_ENV=production")
+    from growthcompass.devservers import ensure_postgres
+
+    _database_url = ensure_postgres(BASE_DIR)
+
+DATABASES = {
+    "default": database_from_url(
+        _database_url,
+        pool_min_size=env_int("DB_POOL_MIN_SIZE", 2, minimum=0),
+        pool_max_size=env_int("DB_POOL_MAX_SIZE", 20, minimum=1),
+        pool_timeout_s=env_float("DB_POOL_TIMEOUT", 2.0, minimum=0.1),
+        pool_max_idle_s=env_float("DB_POOL_MAX_IDLE", 30.0, minimum=1.0),
+        statement_timeout_ms=env_int("DB_STATEMENT_TIMEOUT_MS", 30_000, minimum=0),
+        connect_timeout_s=env_int("DB_CONNECT_TIMEOUT", 5, minimum=1),
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ----------------------------------------------------------------------
+_redis_url = env_str("REDIS_URL")
+if not _redis_url:
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured("REDIS_URL (or REDIS_URL_FILE) must be set when DJANGO_ENV=production")
+    from growthcompass.devservers import ensure_redis
+
+    _redis_url = ensure_redis(BASE_DIR)
+REDIS_URL = _redis_url
+CACHES = caches_from_url(REDIS_URL, key_prefix=env_str("CACHE_KEY_PREFIX", f"gc-{DJANGO_ENV}") or "gc")
+
+# --- Auth, i18n, static ---------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if DJANGO_ENV == "test":
+    # Hashing cost is irrelevant to what the suite checks and dominates its run time.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env_str("TIME_ZONE", "UTC") or "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / ".devdata" / "static"
+
+LOGIN_URL = "admin:login"
+
+# --- Production hardening ----------------------------------------------------------
+if IS_PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "growthcompass": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO") or "INFO"},
+    },
+}
