@@ -11,11 +11,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from growthcompass.cache.config import caches_from_url
 from growthcompass.db.config import database_from_url
 from growthcompass.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+
+# Lets admin classes be written as ModelAdmin[Model] for the type checker.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

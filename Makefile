@@ -1,0 +1,47 @@
+# Growth Compass: the two commands a fresh clone needs are `make run` and `make test`.
+# Without DATABASE_URL / REDIS_URL the project starts its own PostgreSQL and Redis
+# under .devdata/ (see growthcompass/devservers); nothing else has to be installed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DEMO_STUDENTS ?= 2000
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup test-slow devservers-start devservers-stop devservers-status
+
+$(INSTALLED): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+## setup: virtualenv, requirements, migrations (settings start the embedded servers when needed).
+setup: $(INSTALLED)
+	$(BIN)/python manage.py migrate --noinput
+
+## run: set up, load demo data into an empty database, print the staff login, serve the admin.
+run: setup
+	$(BIN)/python manage.py seed_demo --students $(DEMO_STUDENTS) --if-empty
+	$(BIN)/python manage.py dev_login --url http://$(HOST):$(PORT)/admin/
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## test: set up, then the whole suite, the migrations check, ruff and mypy.
+test: setup
+	$(BIN)/python -m pytest
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+## test-slow: the fault and load tests (real servers, bounded in time).
+test-slow: setup
+	$(BIN)/python -m pytest -m slow
+
+devservers-start: $(INSTALLED)
+	$(BIN)/python -m growthcompass.devservers start
+devservers-stop: $(INSTALLED)
+	$(BIN)/python -m growthcompass.devservers stop
+devservers-status: $(INSTALLED)
+	$(BIN)/python -m growthcompass.devservers status
