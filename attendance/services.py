@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from attendance.models import Attendance, AttendanceStatus, ClassSession
 from students.models import Student
@@ -14,7 +14,7 @@ def attendance_record(
     session: ClassSession,
     status: str,
     minutes_late: int = 0,
-    recorded_by: AbstractBaseUser | None = None,
+    recorded_by: User | None = None,
 ) -> Attendance:
     """Record or correct one student's attendance at one session (idempotent per pair)."""
     if status != AttendanceStatus.LATE:

@@ -16,7 +16,17 @@ class TermAdmin(admin.ModelAdmin[Term]):
 
 @admin.register(Course)
 class CourseAdmin(admin.ModelAdmin[Course]):
-    list_display = ("code", "name", "subject", "grade_level", "term", "teacher", "capacity", "active_enrollments", "is_active")
+    list_display = (
+        "code",
+        "name",
+        "subject",
+        "grade_level",
+        "term",
+        "teacher",
+        "capacity",
+        "active_enrollments",
+        "is_active",
+    )
     list_select_related = ("term", "teacher")
     list_filter = ("is_active", "subject", "grade_level", "term")
     search_fields = ("code", "name")

@@ -88,7 +88,9 @@ class EnrollmentStatus(models.TextChoices):
 # The enrolment lifecycle: which status may follow which. Completed and dropped
 # are final; a dropped student re-joins through a new decision, not an edit.
 ENROLLMENT_TRANSITIONS: dict[str, frozenset[str]] = {
-    EnrollmentStatus.PENDING: frozenset({EnrollmentStatus.ACTIVE, EnrollmentStatus.WAITLISTED, EnrollmentStatus.DROPPED}),
+    EnrollmentStatus.PENDING: frozenset(
+        {EnrollmentStatus.ACTIVE, EnrollmentStatus.WAITLISTED, EnrollmentStatus.DROPPED}
+    ),
     EnrollmentStatus.WAITLISTED: frozenset({EnrollmentStatus.ACTIVE, EnrollmentStatus.DROPPED}),
     EnrollmentStatus.ACTIVE: frozenset({EnrollmentStatus.COMPLETED, EnrollmentStatus.DROPPED}),
     EnrollmentStatus.COMPLETED: frozenset(),

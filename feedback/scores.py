@@ -22,7 +22,11 @@ def validate_scores(value: Any) -> None:
         raise ValidationError("Scores must be an object mapping dimensions to 1-5.")
     unknown = sorted(set(value) - set(SCORE_DIMENSIONS))
     if unknown:
-        raise ValidationError(f"Unknown score dimensions: {', '.join(unknown)}; expected {', '.join(SCORE_DIMENSIONS)}.")
+        raise ValidationError(
+            f"Unknown score dimensions: {', '.join(unknown)}; expected {', '.join(SCORE_DIMENSIONS)}."
+        )
     for key, score in value.items():
         if isinstance(score, bool) or not isinstance(score, int) or not SCORE_MIN <= score <= SCORE_MAX:
-            raise ValidationError(f"Score for {key} must be a whole number from {SCORE_MIN} to {SCORE_MAX}; got {score!r}.")
+            raise ValidationError(
+                f"Score for {key} must be a whole number from {SCORE_MIN} to {SCORE_MAX}; got {score!r}."
+            )

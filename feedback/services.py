@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from attendance.models import ClassSession
 from feedback.models import ParsedStudentFeedback
@@ -16,7 +16,7 @@ def feedback_record(
     student: Student,
     raw_text: str,
     scores: dict[str, int],
-    author: AbstractBaseUser | None = None,
+    author: User | None = None,
     session: ClassSession | None = None,
     sentiment: Decimal | None = None,
     tags: list[str] | None = None,

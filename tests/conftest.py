@@ -11,7 +11,7 @@ from tests.factories import StaffUserFactory
 
 @pytest.fixture
 def staff_user(db: None) -> User:
-    user: User = StaffUserFactory()
+    user: User = StaffUserFactory.create()
     return user
 
 

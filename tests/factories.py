@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import factory
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from attendance.models import Attendance, AttendanceStatus, ClassSession
@@ -14,10 +14,8 @@ from courses.models import Course, Enrollment, EnrollmentStatus, Subject, Term
 from feedback.models import ParsedStudentFeedback
 from students.models import Guardian, GuardianRelationship, Student, StudentStatus
 
-User = get_user_model()
 
-
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -35,7 +33,7 @@ class StaffUserFactory(UserFactory):
     username = factory.Sequence(lambda n: f"staff-{n}")
 
 
-class StudentFactory(factory.django.DjangoModelFactory):
+class StudentFactory(factory.django.DjangoModelFactory[Student]):
     class Meta:
         model = Student
 
@@ -46,7 +44,7 @@ class StudentFactory(factory.django.DjangoModelFactory):
     enrolled_on = factory.LazyFunction(lambda: dt.date(2024, 9, 1))
 
 
-class GuardianFactory(factory.django.DjangoModelFactory):
+class GuardianFactory(factory.django.DjangoModelFactory[Guardian]):
     class Meta:
         model = Guardian
 
@@ -58,7 +56,7 @@ class GuardianFactory(factory.django.DjangoModelFactory):
     is_primary = False
 
 
-class TermFactory(factory.django.DjangoModelFactory):
+class TermFactory(factory.django.DjangoModelFactory[Term]):
     class Meta:
         model = Term
 
@@ -67,7 +65,7 @@ class TermFactory(factory.django.DjangoModelFactory):
     ends_on = factory.LazyAttribute(lambda t: t.starts_on + dt.timedelta(days=100))
 
 
-class CourseFactory(factory.django.DjangoModelFactory):
+class CourseFactory(factory.django.DjangoModelFactory[Course]):
     class Meta:
         model = Course
 
@@ -80,7 +78,7 @@ class CourseFactory(factory.django.DjangoModelFactory):
     capacity = 30
 
 
-class EnrollmentFactory(factory.django.DjangoModelFactory):
+class EnrollmentFactory(factory.django.DjangoModelFactory[Enrollment]):
     class Meta:
         model = Enrollment
 
@@ -89,7 +87,7 @@ class EnrollmentFactory(factory.django.DjangoModelFactory):
     status = EnrollmentStatus.ACTIVE
 
 
-class ClassSessionFactory(factory.django.DjangoModelFactory):
+class ClassSessionFactory(factory.django.DjangoModelFactory[ClassSession]):
     class Meta:
         model = ClassSession
 
@@ -100,7 +98,7 @@ class ClassSessionFactory(factory.django.DjangoModelFactory):
     topic = "Fractions"
 
 
-class AttendanceFactory(factory.django.DjangoModelFactory):
+class AttendanceFactory(factory.django.DjangoModelFactory[Attendance]):
     class Meta:
         model = Attendance
 
@@ -110,7 +108,7 @@ class AttendanceFactory(factory.django.DjangoModelFactory):
     minutes_late = 0
 
 
-class FeedbackFactory(factory.django.DjangoModelFactory):
+class FeedbackFactory(factory.django.DjangoModelFactory[ParsedStudentFeedback]):
     class Meta:
         model = ParsedStudentFeedback
 

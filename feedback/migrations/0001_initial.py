@@ -3,9 +3,10 @@
 import django.contrib.postgres.fields
 import django.db.models.deletion
 import django.utils.timezone
-import feedback.scores
 from django.conf import settings
 from django.db import migrations, models
+
+import feedback.scores
 
 
 class Migration(migrations.Migration):

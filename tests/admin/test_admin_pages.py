@@ -35,14 +35,14 @@ def project_models() -> list[type[Model]]:
 def populate(rows: int) -> None:
     """``rows`` objects of every model, each with its related rows."""
     for _ in range(rows):
-        student = StudentFactory()
-        GuardianFactory(student=student)
-        session = ClassSessionFactory()
-        EnrollmentFactory(student=student, course=session.course)
-        AttendanceFactory(student=student, session=session)
-        FeedbackFactory(student=student, session=session)
-        TermFactory()
-        CourseFactory()
+        student = StudentFactory.create()
+        GuardianFactory.create(student=student)
+        session = ClassSessionFactory.create()
+        EnrollmentFactory.create(student=student, course=session.course)
+        AttendanceFactory.create(student=student, session=session)
+        FeedbackFactory.create(student=student, session=session)
+        TermFactory.create()
+        CourseFactory.create()
 
 
 def admin_url(model: type[Model], view: str, *args: Any) -> str:

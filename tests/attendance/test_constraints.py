@@ -13,23 +13,23 @@ pytestmark = pytest.mark.django_db
 
 
 def test_duplicate_attendance_is_refused() -> None:
-    attendance = AttendanceFactory()
+    attendance = AttendanceFactory.create()
     with pytest.raises(IntegrityError), transaction.atomic():
-        AttendanceFactory(student=attendance.student, session=attendance.session)
+        AttendanceFactory.create(student=attendance.student, session=attendance.session)
 
 
 def test_session_ending_before_it_starts_is_refused() -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
-        ClassSessionFactory(starts_at=dt.time(10, 0), ends_at=dt.time(9, 0))
+        ClassSessionFactory.create(starts_at=dt.time(10, 0), ends_at=dt.time(9, 0))
 
 
 def test_minutes_late_on_a_present_student_is_refused() -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
-        AttendanceFactory(status=AttendanceStatus.PRESENT, minutes_late=5)
+        AttendanceFactory.create(status=AttendanceStatus.PRESENT, minutes_late=5)
 
 
 def test_attendance_record_corrects_instead_of_duplicating() -> None:
-    student, session = StudentFactory(), ClassSessionFactory()
+    student, session = StudentFactory.create(), ClassSessionFactory.create()
     attendance_record(student=student, session=session, status=AttendanceStatus.LATE, minutes_late=7)
     corrected = attendance_record(student=student, session=session, status=AttendanceStatus.PRESENT, minutes_late=7)
     assert session.attendances.count() == 1

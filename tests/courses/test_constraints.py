@@ -20,30 +20,30 @@ pytestmark = pytest.mark.django_db
 
 
 def test_duplicate_enrollment_is_refused() -> None:
-    enrollment = EnrollmentFactory()
+    enrollment = EnrollmentFactory.create()
     with pytest.raises(IntegrityError), transaction.atomic():
-        EnrollmentFactory(student=enrollment.student, course=enrollment.course)
+        EnrollmentFactory.create(student=enrollment.student, course=enrollment.course)
 
 
 def test_term_ending_before_it_starts_is_refused() -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
-        TermFactory(starts_on=dt.date(2025, 9, 1), ends_on=dt.date(2025, 8, 1))
+        TermFactory.create(starts_on=dt.date(2025, 9, 1), ends_on=dt.date(2025, 8, 1))
 
 
 def test_enrollment_ending_before_it_began_is_refused() -> None:
     now = timezone.now()
     with pytest.raises(IntegrityError), transaction.atomic():
-        EnrollmentFactory(enrolled_at=now, ended_at=now - dt.timedelta(days=1))
+        EnrollmentFactory.create(enrolled_at=now, ended_at=now - dt.timedelta(days=1))
 
 
 def test_zero_capacity_is_refused() -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
-        CourseFactory(capacity=0)
+        CourseFactory.create(capacity=0)
 
 
 def test_deleting_a_course_with_attendance_history_is_protected() -> None:
-    session = ClassSessionFactory()
-    AttendanceFactory(session=session, student=StudentFactory())
+    session = ClassSessionFactory.create()
+    AttendanceFactory.create(session=session, student=StudentFactory.create())
     with pytest.raises(ProtectedError):
         session.course.delete()
 
@@ -54,7 +54,7 @@ def test_deleting_a_course_is_protected_at_the_database_level_too() -> None:
     Django's foreign keys are DEFERRABLE INITIALLY DEFERRED, so the refusal
     comes at commit; SET CONSTRAINTS ALL IMMEDIATE brings it forward.
     """
-    session = ClassSessionFactory()
+    session = ClassSessionFactory.create()
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("DELETE FROM courses WHERE id = %s", [session.course_id])

@@ -10,14 +10,14 @@ pytestmark = pytest.mark.django_db
 
 
 def test_enrollment_create_waitlists_when_course_is_full() -> None:
-    course = CourseFactory(capacity=1)
-    first = enrollment_create(student=StudentFactory(), course=course)
-    second = enrollment_create(student=StudentFactory(), course=course)
+    course = CourseFactory.create(capacity=1)
+    first = enrollment_create(student=StudentFactory.create(), course=course)
+    second = enrollment_create(student=StudentFactory.create(), course=course)
     assert (first.status, second.status) == (EnrollmentStatus.ACTIVE, EnrollmentStatus.WAITLISTED)
 
 
 def test_dropping_an_active_enrollment_stamps_ended_at() -> None:
-    enrollment = EnrollmentFactory(status=EnrollmentStatus.ACTIVE)
+    enrollment = EnrollmentFactory.create(status=EnrollmentStatus.ACTIVE)
     enrollment_change_status(enrollment=enrollment, status=EnrollmentStatus.DROPPED, reason="moved away")
     enrollment.refresh_from_db()
     assert enrollment.status == EnrollmentStatus.DROPPED
@@ -26,7 +26,7 @@ def test_dropping_an_active_enrollment_stamps_ended_at() -> None:
 
 
 def test_completed_enrollment_cannot_be_reopened() -> None:
-    enrollment = EnrollmentFactory(status=EnrollmentStatus.COMPLETED)
+    enrollment = EnrollmentFactory.create(status=EnrollmentStatus.COMPLETED)
     with pytest.raises(EnrollmentTransitionError, match="from completed to active"):
         enrollment_change_status(enrollment=enrollment, status=EnrollmentStatus.ACTIVE)
     enrollment.refresh_from_db()

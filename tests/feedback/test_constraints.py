@@ -25,11 +25,11 @@ pytestmark = pytest.mark.django_db
 )
 def test_invalid_scores_are_refused_by_the_database(scores: object) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
-        FeedbackFactory(scores=scores)
+        FeedbackFactory.create(scores=scores)
 
 
 def test_valid_scores_are_stored() -> None:
-    feedback = FeedbackFactory(scores={"participation": 1, "progress": 5})
+    feedback = FeedbackFactory.create(scores={"participation": 1, "progress": 5})
     feedback.refresh_from_db()
     assert feedback.scores == {"participation": 1, "progress": 5}
 
@@ -37,9 +37,9 @@ def test_valid_scores_are_stored() -> None:
 @pytest.mark.parametrize("sentiment", [Decimal("1.001"), Decimal("-1.5")])
 def test_sentiment_outside_minus_one_to_one_is_refused(sentiment: Decimal) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
-        FeedbackFactory(sentiment=sentiment)
+        FeedbackFactory.create(sentiment=sentiment)
 
 
 def test_feedback_record_gives_a_clear_error_before_the_database_does() -> None:
     with pytest.raises(ValidationError, match="Unknown score dimensions: charisma"):
-        feedback_record(student=StudentFactory(), raw_text="ok", scores={"charisma": 3})
+        feedback_record(student=StudentFactory.create(), raw_text="ok", scores={"charisma": 3})

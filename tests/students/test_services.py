@@ -27,20 +27,20 @@ def test_student_create_makes_user_and_student_with_one_id() -> None:
 
 
 def test_student_leave_refuses_active_status() -> None:
-    student = StudentFactory()
+    student = StudentFactory.create()
     with pytest.raises(ValueError, match="cannot stay active"):
         student_leave(student=student, left_on=dt.date(2025, 1, 1), status=StudentStatus.ACTIVE, reason="x")
 
 
 def test_student_leave_records_date_and_reason() -> None:
-    student = StudentFactory(enrolled_on=dt.date(2024, 9, 1))
+    student = StudentFactory.create(enrolled_on=dt.date(2024, 9, 1))
     student_leave(student=student, left_on=dt.date(2025, 7, 1), status=StudentStatus.GRADUATED, reason="done")
     student.refresh_from_db()
     assert (student.status, student.left_on, student.leaving_reason) == ("graduated", dt.date(2025, 7, 1), "done")
 
 
 def test_guardian_set_primary_moves_the_flag() -> None:
-    first = GuardianFactory(is_primary=True)
-    second = GuardianFactory(student=first.student)
+    first = GuardianFactory.create(is_primary=True)
+    second = GuardianFactory.create(student=first.student)
     guardian_set_primary(guardian=second)
     assert list(Guardian.objects.filter(student=first.student, is_primary=True)) == [second]
