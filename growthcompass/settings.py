@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django_extensions",
     "pgtrigger",
     "growthcompass",
+    "growthcompass.cache",
+    "growthcompass.schema",
     "students",
     "courses",
     "attendance",

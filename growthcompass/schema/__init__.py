@@ -1,0 +1,1 @@
+"""Migration management: checksums of applied migrations and the migrate_* commands."""
