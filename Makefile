@@ -9,8 +9,9 @@ INSTALLED := $(VENV)/.installed
 DEMO_STUDENTS ?= 2000
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SCALE ?= default
 
-.PHONY: run test setup test-slow devservers-start devservers-stop devservers-status
+.PHONY: run test setup test-slow bench devservers-start devservers-stop devservers-status
 
 $(INSTALLED): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +31,7 @@ run: setup
 
 ## test: set up, then the whole suite, the migrations check, ruff and mypy.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not slow"
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
@@ -38,6 +39,10 @@ test: setup
 ## test-slow: the fault and load tests (real servers, bounded in time).
 test-slow: setup
 	$(BIN)/python -m pytest -m slow
+
+## bench: build the benchmark dataset, run benchmarks/, print the table, refresh the README section.
+bench: setup
+	$(BIN)/python -m benchmarks --scale $(SCALE) --update-readme
 
 devservers-start: $(INSTALLED)
 	$(BIN)/python -m growthcompass.devservers start
