@@ -120,3 +120,5 @@ class Guardian(models.Model):
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.get_relationship_display()})"
+
+from students.models_metrics import StudentMetrics, ViewRefresh  # noqa: E402, F401 - the metrics models live beside these
