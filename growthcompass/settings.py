@@ -167,3 +167,16 @@ LOGGING = {
         "growthcompass": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO") or "INFO"},
     },
 }
+
+# --- Metrics, query monitoring, health ---------------------------------------------
+# Queries slower than this are logged as warnings by growthcompass.db.monitoring.
+SLOW_QUERY_MS = env_float("SLOW_QUERY_MS", 1000.0, minimum=0.0)
+METRICS_QUERY_TRACKING = env_bool("METRICS_QUERY_TRACKING", True)
+# Seconds between publications of this process's query metrics to Redis, where
+# `manage.py query_report` merges every process's; 0 disables publishing.
+METRICS_QUERY_PUBLISH_S = env_float("METRICS_QUERY_PUBLISH_S", 0.0 if DJANGO_ENV == "test" else 30.0, minimum=0.0)
+METRICS_REFRESH_STATEMENT_TIMEOUT_MS = env_int("METRICS_REFRESH_STATEMENT_TIMEOUT_MS", 600_000, minimum=0)
+METRICS_VIEW_MAX_AGE_S = env_int("METRICS_VIEW_MAX_AGE_S", 3600, minimum=1)
+METRICS_HEALTH_TIMEOUT_S = env_float("METRICS_HEALTH_TIMEOUT_S", 2.0, minimum=0.1)
+METRICS_REPLICA_MAX_LAG_S = env_float("METRICS_REPLICA_MAX_LAG_S", 30.0, minimum=0.0)
+METRICS_LARGE_TABLE_ROWS = env_int("METRICS_LARGE_TABLE_ROWS", 10_000, minimum=0)
