@@ -1,0 +1,76 @@
+"""Roll back the last N applied migrations, newest first."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+
+from growthcompass.schema.exceptions import MigrationRefused
+from growthcompass.schema.selectors import rollback_plan, step_sql
+from growthcompass.schema.services import migrations_roll_back
+
+
+class Command(BaseCommand):
+    help = (
+        "Roll back the last N applied migrations (default 1) of the project apps, or of --app, in reverse order "
+        "of application. Refused, with nothing changed, when a step is irreversible, its file is missing, or an "
+        "applied migration outside the selection depends on it. --dry-run prints the plan and its SQL."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("count", nargs="?", type=int, default=1, help="How many migrations (default 1).")
+        parser.add_argument("--app", dest="app_label", help="Only this app's migrations (any installed app).")
+        parser.add_argument("--dry-run", action="store_true", help="Print the plan and its SQL; change nothing.")
+        parser.add_argument(
+            "--lock-timeout", type=int, metavar="MS", help="lock_timeout in milliseconds (default 5000)."
+        )
+        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="Database alias (default: default).")
+        parser.add_argument("--json", action="store_true", help="Machine-readable output.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["count"] < 1:
+            raise CommandError("N must be at least 1.")
+        if options["lock_timeout"] is not None and options["lock_timeout"] < 0:
+            raise CommandError("--lock-timeout must be 0 (no limit) or a positive number of milliseconds.")
+        try:
+            if options["dry_run"]:
+                self._dry_run(options)
+            else:
+                self._roll_back(options)
+        except MigrationRefused as exc:
+            raise CommandError(str(exc)) from exc
+
+    def _dry_run(self, options: dict[str, Any]) -> None:
+        executor = MigrationExecutor(connections[options["database"]])
+        plan = rollback_plan(executor.loader, count=options["count"], app_label=options["app_label"])
+        steps = [
+            {"app": m.app_label, "name": m.name, "sql": step_sql(executor.loader, m, backwards=True)} for m, _ in plan
+        ]
+        if options["json"]:
+            self.stdout.write(json.dumps({"dry_run": True, "plan": steps}, indent=2))
+            return
+        self.stdout.write(f"Dry run: {len(steps)} migration(s) would be unapplied, in this order. Nothing was changed.")
+        for step in steps:
+            self.stdout.write(self.style.MIGRATE_HEADING(f"Unapply {step['app']}.{step['name']}"))
+            for statement in step["sql"]:
+                self.stdout.write(f"    {statement}")
+
+    def _roll_back(self, options: dict[str, Any]) -> None:
+        verbosity = 0 if options["json"] else options["verbosity"]
+        undone = migrations_roll_back(
+            using=options["database"],
+            count=options["count"],
+            app_label=options["app_label"],
+            lock_timeout_ms=options["lock_timeout"],
+            stdout=self.stdout,
+            verbosity=verbosity,
+        )
+        if options["json"]:
+            self.stdout.write(json.dumps({"unapplied": [f"{app}.{name}" for app, name in undone]}, indent=2))
+        else:
+            names = ", ".join(f"{app}.{name}" for app, name in undone)
+            self.stdout.write(self.style.SUCCESS(f"Rolled back {len(undone)} migration(s): {names}."))
