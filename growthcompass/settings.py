@@ -15,7 +15,12 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from growthcompass.cache.config import caches_from_url
-from growthcompass.db.config import database_from_url
+from growthcompass.db.config import (
+    connection_options_from_environment,
+    database_from_url,
+    replica_from_url,
+    url_from_pg_environment,
+)
 from growthcompass.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 # Lets admin classes be written as ModelAdmin[Model] for the type checker.
@@ -95,24 +100,37 @@ TEMPLATES = [
 DEVDATA_DIR = BASE_DIR / ".devdata"
 
 _database_url = env_str("DATABASE_URL")
+_database_variable = "DATABASE_URL"
+if not _database_url and (_pg_url := url_from_pg_environment()):
+    _database_url, _database_variable = _pg_url, "PGHOST/PGDATABASE"
 if not _database_url:
     if IS_PRODUCTION:
-        raise ImproperlyConfigured("DATABASE_URL (or DATABASE_URL_FILE) must be set when DJANGO_ENV=production")
+        raise ImproperlyConfigured(
+            "DATABASE_URL (or DATABASE_URL_FILE) must be set when DJANGO_ENV=production "
+            "(or PGHOST/PGDATABASE and the other PG* variables)"
+        )
     from growthcompass.devservers import ensure_postgres
 
     _database_url = ensure_postgres(BASE_DIR)
 
-DATABASES = {
-    "default": database_from_url(
-        _database_url,
-        pool_min_size=env_int("DB_POOL_MIN_SIZE", 2, minimum=0),
-        pool_max_size=env_int("DB_POOL_MAX_SIZE", 20, minimum=1),
-        pool_timeout_s=env_float("DB_POOL_TIMEOUT", 2.0, minimum=0.1),
-        pool_max_idle_s=env_float("DB_POOL_MAX_IDLE", 30.0, minimum=1.0),
-        statement_timeout_ms=env_int("DB_STATEMENT_TIMEOUT_MS", 30_000, minimum=0),
-        connect_timeout_s=env_int("DB_CONNECT_TIMEOUT", 5, minimum=1),
-    )
-}
+# Pool, timeouts (DB_POOL_*, DB_STATEMENT_TIMEOUT_MS, DB_CONNECT_TIMEOUT) and TLS
+# rules shared by the primary and the replica: in production a non-local
+# database without sslmode=require or stronger is refused unless
+# DATABASE_SSLMODE chooses the mode explicitly.
+_connection_options = connection_options_from_environment(production=IS_PRODUCTION)
+DATABASES = {"default": database_from_url(_database_url, variable=_database_variable, **_connection_options)}
+_replica_url = env_str("REPLICA_DATABASE_URL")
+if _replica_url:
+    DATABASES["replica"] = replica_from_url(_replica_url, testing=DJANGO_ENV == "test", **_connection_options)
+# Reads go to the replica only when asked for; see growthcompass.db.router.
+DATABASE_ROUTERS = ["growthcompass.db.router.PrimaryReplicaRouter"]
+DB_READ_YOUR_WRITES_SECONDS = env_float("DB_READ_YOUR_WRITES_SECONDS", 2.0, minimum=0.0)
+DB_REPLICA_RETRY_SECONDS = env_float("DB_REPLICA_RETRY_SECONDS", 10.0, minimum=0.1)
+DB_READ_RETRY_ATTEMPTS = env_int("DB_READ_RETRY_ATTEMPTS", 3, minimum=1)
+# Paging bounds of the safe query API (growthcompass.db.query).
+SAFE_QUERY_DEFAULT_LIMIT = env_int("SAFE_QUERY_DEFAULT_LIMIT", 100, minimum=1)
+SAFE_QUERY_MAX_LIMIT = max(SAFE_QUERY_DEFAULT_LIMIT, env_int("SAFE_QUERY_MAX_LIMIT", 1000, minimum=1))
+SAFE_QUERY_MAX_OFFSET = env_int("SAFE_QUERY_MAX_OFFSET", 100_000, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------
