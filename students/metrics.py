@@ -1,0 +1,370 @@
+"""Refreshing the metrics views, telling callers how old they are, and the live equivalent.
+
+* ``materialized_view_refresh`` -- one refresh of a whitelisted materialized
+  view, serialised per view by a transaction-level advisory lock and recorded
+  in ``ViewRefresh`` (the ``refresh_views`` command is a shell around it).
+* ``view_last_refresh`` / ``view_age`` -- the staleness helper: how old the
+  numbers a view serves are.
+* ``student_metrics_get`` / ``student_metrics_lowest_attendance`` -- the
+  dashboard reads. They would be selectors, but ``students/selectors.py`` is
+  the cache layer's module, so the metrics reads live beside the metrics.
+* ``student_metrics_live`` -- the same numbers aggregated live from the base
+  tables through the ORM: the baseline the benchmark compares the view with,
+  and an exact answer for the rare caller that cannot accept any staleness.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import zlib
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.db import DatabaseError, OperationalError, connections, transaction
+from django.db.models import (
+    DateField,
+    DateTimeField,
+    DecimalField,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce, NullIf, Round, TruncDate
+from django.utils import timezone
+from psycopg import sql
+
+from attendance.models import Attendance, AttendanceStatus, ClassSession
+from courses.models import Enrollment, EnrollmentStatus
+from feedback.models import ParsedStudentFeedback
+from feedback.scores import SCORE_DIMENSIONS
+from students.models import Student
+from students.models_metrics import STUDENT_METRICS_VIEW, StudentMetrics, ViewRefresh
+
+# The only views refresh_views may touch: names reach SQL through this whitelist.
+MATERIALIZED_VIEWS: dict[str, str] = {
+    STUDENT_METRICS_VIEW: "per-student attendance, enrolment and feedback metrics for the dashboards",
+}
+
+# First key of the two-int advisory lock ("gcRV"); the second is derived from
+# the view's name, so refreshes of different views never wait for each other.
+REFRESH_LOCK_NAMESPACE = 0x67635256
+
+
+class RefreshAlreadyRunning(Exception):
+    """Another session holds the refresh lock of this view (and we did not, or could no longer, wait)."""
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    view: str
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    duration_ms: float
+    row_count: int
+    concurrent: bool
+    source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["started_at"] = self.started_at.isoformat()
+        data["finished_at"] = self.finished_at.isoformat()
+        return data
+
+
+def refresh_lock_key(view: str) -> tuple[int, int]:
+    """The ``pg_advisory_xact_lock(int, int)`` key that serialises refreshes of ``view``."""
+    return REFRESH_LOCK_NAMESPACE, zlib.crc32(view.encode()) & 0x7FFFFFFF
+
+
+def _check_view(view: str) -> None:
+    if view not in MATERIALIZED_VIEWS:
+        raise ValueError(f"Unknown materialized view {view!r}; known: {', '.join(MATERIALIZED_VIEWS)}")
+
+
+def _lock_holder(cursor: Any, key: tuple[int, int]) -> str:
+    """Describe the backend holding ``key``, for the "already running" message."""
+    cursor.execute(
+        """
+        SELECT l.pid, a.xact_start
+          FROM pg_locks l
+          LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+           AND l.classid = %s::oid AND l.objid = %s::oid
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+         LIMIT 1
+        """,
+        list(key),
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return "by another session"
+    pid, started = row
+    since = f", running since {started:%Y-%m-%d %H:%M:%S %Z}" if started else ""
+    return f"by backend pid {pid}{since}"
+
+
+def materialized_view_refresh(
+    *,
+    view: str = STUDENT_METRICS_VIEW,
+    concurrently: bool = True,
+    wait: bool = False,
+    wait_timeout_s: float | None = None,
+    source: str = ViewRefresh.Source.API,
+    using: str = "default",
+) -> RefreshResult:
+    """Refresh ``view`` and record the refresh; return its duration and row count.
+
+    ``concurrently`` keeps readers unblocked (PostgreSQL builds the new
+    contents beside the old and swaps in the differences) at roughly twice the
+    cost of a plain refresh, which holds an ACCESS EXCLUSIVE lock throughout.
+    A view that was never populated cannot be refreshed concurrently, so that
+    case falls back to a plain refresh (and is recorded as such).
+
+    Only one refresh of a view runs at a time. When another is running this
+    raises ``RefreshAlreadyRunning`` at once, or with ``wait`` queues behind it
+    (for at most ``wait_timeout_s`` seconds when given).
+
+    "Today" and the dates of timestamps are taken in ``settings.TIME_ZONE``, so
+    the view counts school days, not UTC days.
+    """
+    _check_view(view)
+    key = refresh_lock_key(view)
+    connection = connections[using]
+    started_at = timezone.now()
+    started = time.perf_counter()
+    concurrent = concurrently
+    try:
+        with transaction.atomic(using=using), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('TimeZone', %s, true), set_config('statement_timeout', %s, true)",
+                [settings.TIME_ZONE, str(settings.METRICS_REFRESH_STATEMENT_TIMEOUT_MS)],
+            )
+            _acquire_refresh_lock(cursor, view, key, wait=wait, wait_timeout_s=wait_timeout_s)
+            cursor.execute("SELECT ispopulated FROM pg_matviews WHERE matviewname = %s", [view])
+            row = cursor.fetchone()
+            if row is None:
+                raise DatabaseError(f"materialized view {view} does not exist; run manage.py migrate")
+            concurrent = concurrently and bool(row[0])
+            refresh = sql.SQL("REFRESH MATERIALIZED VIEW {concurrently}{view}").format(
+                concurrently=sql.SQL("CONCURRENTLY " if concurrent else ""), view=sql.Identifier(view)
+            )
+            cursor.execute(refresh.as_string())
+            cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(view)).as_string())
+            row_count = int(cursor.fetchone()[0])
+    except RefreshAlreadyRunning:
+        raise
+    except Exception as exc:
+        _record(view, started_at, started, None, concurrent, source, using, error=f"{type(exc).__name__}: {exc}")
+        raise
+    return _record(view, started_at, started, row_count, concurrent, source, using)
+
+
+def _acquire_refresh_lock(
+    cursor: Any, view: str, key: tuple[int, int], *, wait: bool, wait_timeout_s: float | None
+) -> None:
+    if not wait:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", list(key))
+        if not cursor.fetchone()[0]:
+            raise RefreshAlreadyRunning(
+                f"A refresh of {view} is already running {_lock_holder(cursor, key)}; not started "
+                "(wait for it with --wait)."
+            )
+        return
+    timeout_ms = 0 if wait_timeout_s is None else max(1, round(wait_timeout_s * 1000))
+    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [str(timeout_ms)])
+    try:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", list(key))
+    except OperationalError as exc:
+        if isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
+            raise RefreshAlreadyRunning(
+                f"A refresh of {view} was still running after waiting {wait_timeout_s:g} s; not started."
+            ) from exc
+        raise
+    # The wait is over; the refresh's own locks must not inherit the short timeout.
+    cursor.execute("SELECT set_config('lock_timeout', '0', true)")
+
+
+def _record(
+    view: str,
+    started_at: dt.datetime,
+    started: float,
+    row_count: int | None,
+    concurrent: bool,
+    source: str,
+    using: str,
+    *,
+    error: str = "",
+) -> RefreshResult:
+    duration_ms = (time.perf_counter() - started) * 1000
+    finished_at = timezone.now()
+    ViewRefresh.objects.using(using).create(
+        view_name=view,
+        started_at=started_at,
+        finished_at=finished_at,
+        duration_ms=duration_ms,
+        row_count=row_count,
+        concurrent=concurrent,
+        source=source,
+        succeeded=not error,
+        error=error[:2000],
+    )
+    return RefreshResult(
+        view=view,
+        started_at=started_at,
+        finished_at=finished_at,
+        duration_ms=duration_ms,
+        row_count=row_count or 0,
+        concurrent=concurrent,
+        source=str(source),
+    )
+
+
+def view_last_refresh(view: str = STUDENT_METRICS_VIEW, *, using: str = "default") -> ViewRefresh | None:
+    """The latest successful refresh of ``view`` (the migration that created it counts), or ``None``."""
+    _check_view(view)
+    return ViewRefresh.objects.using(using).filter(view_name=view, succeeded=True).order_by("-finished_at").first()
+
+
+def view_age(
+    view: str = STUDENT_METRICS_VIEW, *, now: dt.datetime | None = None, using: str = "default"
+) -> dt.timedelta | None:
+    """How old the data served by ``view`` is; ``None`` when no refresh was ever recorded."""
+    last = view_last_refresh(view, using=using)
+    if last is None:
+        return None
+    return (now or timezone.now()) - last.finished_at
+
+
+# --- Dashboard reads ------------------------------------------------------------------
+
+
+def student_metrics_get(*, student_id: int) -> StudentMetrics | None:
+    """One student's metrics as of the last refresh (``None`` for a student added since)."""
+    return StudentMetrics.objects.filter(pk=student_id).first()
+
+
+def student_metrics_lowest_attendance(*, grade: int | None = None, limit: int = 50) -> QuerySet[StudentMetrics]:
+    """The ``limit`` students with the lowest known attendance rate, optionally within one grade."""
+    metrics = StudentMetrics.objects.all()
+    if grade is not None:
+        metrics = metrics.in_grade(grade)
+    return metrics.lowest_attendance_first()[:limit]
+
+
+# --- The same numbers, live -------------------------------------------------------------
+
+_ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
+_INTEGER: IntegerField[int, int] = IntegerField()
+_RATE: DecimalField[Decimal, Decimal] = DecimalField(max_digits=5, decimal_places=2)
+_SCORE: DecimalField[Decimal, Decimal] = DecimalField(max_digits=3, decimal_places=2)
+
+
+def _scalar(queryset: QuerySet[Any], function: str, expression: Any, output_field: Any) -> Subquery:
+    """``(SELECT <function>(<expression>) FROM ...)``: one aggregate over a correlated queryset.
+
+    An aggregate wrapped in ``Func`` is invisible to the ORM's GROUP BY logic,
+    so the subquery aggregates over all its rows and yields exactly one value.
+    """
+    aggregate = Func(expression, function=function, output_field=output_field)
+    return Subquery(queryset.order_by().values(value=aggregate), output_field=output_field)
+
+
+class _Numeric(Func):
+    """``(expr)::numeric`` -- ``Cast`` to a ``DecimalField`` insists on a precision."""
+
+    template = "(%(expressions)s)::numeric"
+    output_field = DecimalField()
+
+
+def _score(dimension: str) -> _Numeric:
+    return _Numeric(KT(f"scores__{dimension}"))
+
+
+def _count(queryset: QuerySet[Any]) -> Coalesce:
+    return Coalesce(_scalar(queryset, "COUNT", F("pk"), _INTEGER), 0, output_field=_INTEGER)
+
+
+def student_metrics_live(
+    students: QuerySet[Student] | None = None, *, today: dt.date | None = None
+) -> QuerySet[Student]:
+    """``students`` annotated with every column of ``StudentMetrics``, computed now from the base tables.
+
+    Same definitions as the view (see ``students.models_metrics``); one
+    correlated subquery per column, so it costs a few index probes per column
+    per student -- fine for one student, far too slow for a ranked list.
+    """
+    today = today or timezone.localdate()
+    held = Attendance.objects.filter(
+        student=OuterRef("pk"), session__is_cancelled=False, session__session_date__lte=today
+    )
+    scheduled = ClassSession.objects.filter(is_cancelled=False, session_date__lte=today).filter(
+        Q(course__enrollments__student=OuterRef("pk"))
+        & (
+            Q(course__enrollments__status__in=(EnrollmentStatus.ACTIVE, EnrollmentStatus.COMPLETED))
+            | Q(
+                course__enrollments__status=EnrollmentStatus.DROPPED,
+                session_date__lt=TruncDate("course__enrollments__ended_at"),
+            )
+        )
+    )
+    feedback = ParsedStudentFeedback.objects.filter(student=OuterRef("pk"))
+    score_columns = {
+        f"avg_{dimension}": Round(
+            _scalar(feedback, "AVG", _score(dimension), DecimalField()),
+            2,
+            output_field=_SCORE,
+        )
+        for dimension in SCORE_DIMENSIONS
+    }
+    scores_total = sum(
+        (Coalesce(_score(d), Value(Decimal(0))) for d in SCORE_DIMENSIONS[1:]),
+        start=Coalesce(_score(SCORE_DIMENSIONS[0]), Value(Decimal(0))),
+    )
+    scores_counted = sum(
+        (Func(KT(f"scores__{d}"), function="COUNT", output_field=_INTEGER) for d in SCORE_DIMENSIONS[1:]),
+        start=Func(KT(f"scores__{SCORE_DIMENSIONS[0]}"), function="COUNT", output_field=_INTEGER),
+    )
+    average_score = Subquery(
+        feedback.order_by().values(
+            value=Func(scores_total, function="SUM", output_field=DecimalField())
+            / NullIf(scores_counted, 0, output_field=_INTEGER)
+        ),
+        output_field=DecimalField(),
+    )
+    attended = F("present_count") + F("late_count")
+    return (
+        (students if students is not None else Student.objects.all())
+        .select_related("user")
+        .annotate(
+            active_enrollments=_count(
+                Enrollment.objects.filter(student=OuterRef("pk"), status=EnrollmentStatus.ACTIVE)
+            ),
+            sessions_scheduled=_count(scheduled),
+            present_count=_count(held.filter(status=AttendanceStatus.PRESENT)),
+            late_count=_count(held.filter(status=AttendanceStatus.LATE)),
+            absent_count=_count(held.filter(status=AttendanceStatus.ABSENT)),
+            excused_count=_count(held.filter(status=AttendanceStatus.EXCUSED)),
+            last_attended_on=_scalar(held.filter(status__in=_ATTENDED), "MAX", F("session__session_date"), DateField()),
+            feedback_count=_count(feedback),
+            last_feedback_at=_scalar(feedback, "MAX", F("parsed_at"), DateTimeField()),
+            avg_score=Round(average_score, 2, output_field=_SCORE),
+            **score_columns,
+        )
+        .annotate(
+            attendance_rate=Round(
+                _Numeric(Value(100) * attended) / NullIf(attended + F("absent_count"), 0, output_field=_INTEGER),
+                2,
+                output_field=_RATE,
+            )
+        )
+    )
