@@ -96,7 +96,7 @@ def test_second_refresh_exits_with_the_holder_named(other_session: Session) -> N
 
 def test_second_refresh_with_wait_gives_up_after_the_timeout(other_session: Session) -> None:
     _hold_refresh_lock(other_session)
-    with pytest.raises(RefreshAlreadyRunning, match="still running after waiting 0.2 s"):
+    with pytest.raises(RefreshAlreadyRunning, match=r"still running after waiting 0\.2 s"):
         materialized_view_refresh(wait=True, wait_timeout_s=0.2)
 
 
