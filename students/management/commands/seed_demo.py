@@ -1,0 +1,85 @@
+"""``manage.py seed_demo``: a thin shell around ``growthcompass.demo.seed_demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+
+from growthcompass.demo import DEFAULT_SEED, DemoSeedRefused, seed_demo
+
+
+def _at_least_one(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number; got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1; got {number}")
+    return number
+
+
+class _ProgressStream:
+    """Lets tqdm draw on the command's stderr.
+
+    ``OutputWrapper.write`` appends a newline and the error style to every
+    write, which would turn each carriage-return redraw into a new red line.
+    """
+
+    def __init__(self, out: OutputWrapper) -> None:
+        self._out = out
+
+    def write(self, text: str) -> int:
+        self._out.write(text, style_func=lambda message: message, ending="")
+        return len(text)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+    def isatty(self) -> bool:
+        return self._out.isatty()
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill the database with a reproducible demo school (students, guardians, terms, courses, "
+        "enrolments, lessons, attendance, feedback). Refuses in production, and refuses when data "
+        "exists unless --reset."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--students", type=_at_least_one, default=10_000, help="How many students (default 10000).")
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=DEFAULT_SEED,
+            help=f"Random seed; same seed, same data (default {DEFAULT_SEED}).",
+        )
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="First empty the domain tables and delete student-*/teacher-* users (same transaction).",
+        )
+        parser.add_argument("--json", action="store_true", help="Print the summary as JSON.")
+
+    def handle(self, **options: Any) -> None:
+        students = options["students"]
+        if students < 1:
+            # call_command(students=0) skips the argparse type check.
+            raise CommandError(f"--students must be at least 1; got {students}")
+        try:
+            result = seed_demo(
+                students=students,
+                seed=options["seed"],
+                reset=options["reset"],
+                progress=True,
+                progress_stream=_ProgressStream(self.stderr),
+            )
+        except DemoSeedRefused as exc:
+            raise CommandError(str(exc)) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps(result.as_dict()))
+        else:
+            self.stdout.write(result.summary())
