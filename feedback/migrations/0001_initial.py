@@ -30,8 +30,8 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
        AND NOT EXISTS (
            SELECT 1 FROM jsonb_each(scores) AS s(key, value)
             WHERE s.key <> ALL (ARRAY['participation', 'comprehension', 'homework', 'behaviour', 'progress'])
-               OR jsonb_typeof(s.value) <> 'number'
-               OR s.value::numeric NOT IN (1, 2, 3, 4, 5)
+               -- The JSON text itself must be a digit 1-5: 2.0 or 2e0 are not whole-number scores.
+               OR s.value::text NOT IN ('1', '2', '3', '4', '5')
        )
 $$;
 """,

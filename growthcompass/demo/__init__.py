@@ -10,6 +10,6 @@ it). The package is split by concern: word lists (``names``, ``catalogue``,
 from __future__ import annotations
 
 from growthcompass.demo.rows import PlanOptions
-from growthcompass.demo.service import DEFAULT_SEED, DemoSeedRefused, SeedResult, seed_demo
+from growthcompass.demo.service import DEFAULT_SEED, DemoSeedRefused, SeedResult, demo_data_present, seed_demo
 
-__all__ = ["DEFAULT_SEED", "DemoSeedRefused", "PlanOptions", "SeedResult", "seed_demo"]
+__all__ = ["DEFAULT_SEED", "DemoSeedRefused", "PlanOptions", "SeedResult", "demo_data_present", "seed_demo"]

@@ -180,6 +180,11 @@ def _planned_rows(plan: DemoPlan) -> int:
     )
 
 
+def demo_data_present() -> bool:
+    """Whether any domain table (or a demo user) already holds rows."""
+    return bool(_occupied())
+
+
 def _occupied() -> list[str]:
     """Names of domain tables holding rows, plus ``auth_user`` if demo users exist."""
     occupied: list[str] = []

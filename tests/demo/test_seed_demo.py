@@ -358,6 +358,23 @@ def test_refuses_without_reset_when_data_exists_and_leaves_it_untouched() -> Non
 
 
 @pytest.mark.django_db
+def test_if_empty_loads_an_empty_database() -> None:
+    out = io.StringIO()
+    call_command("seed_demo", "--students", "5", "--if-empty", stdout=out)
+    assert Student.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_if_empty_leaves_existing_data_alone_and_succeeds() -> None:
+    seed()
+    before = demo_digest()
+    out = io.StringIO()
+    call_command("seed_demo", "--students", "5", "--seed", str(SEED + 1), "--if-empty", stdout=out)
+    assert "already present" in out.getvalue()
+    assert demo_digest() == before
+
+
+@pytest.mark.django_db
 def test_refuses_without_reset_when_only_demo_users_exist() -> None:
     UserFactory.create(username="student-00001")
     with pytest.raises(DemoSeedRefused, match="auth_user"):

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
         {"participation": 6},
         {"participation": 0},
         {"participation": 2.5},
+        {"participation": 2.0},
         {"participation": "4"},
         {"charisma": 3},
         [1, 2, 3],

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from growthcompass.demo import DEFAULT_SEED, DemoSeedRefused, seed_demo
+from growthcompass.demo import DEFAULT_SEED, DemoSeedRefused, demo_data_present, seed_demo
 
 
 def _at_least_one(value: str) -> int:
@@ -62,6 +62,11 @@ class Command(BaseCommand):
             action="store_true",
             help="First empty the domain tables and delete student-*/teacher-* users (same transaction).",
         )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Load only into an empty database; when data exists, say so and exit 0 (for start-up scripts).",
+        )
         parser.add_argument("--json", action="store_true", help="Print the summary as JSON.")
 
     def handle(self, **options: Any) -> None:
@@ -69,6 +74,9 @@ class Command(BaseCommand):
         if students < 1:
             # call_command(students=0) skips the argparse type check.
             raise CommandError(f"--students must be at least 1; got {students}")
+        if options["if_empty"] and not options["reset"] and demo_data_present():
+            self.stdout.write("Demo data already present; nothing loaded (use --reset to reload).")
+            return
         try:
             result = seed_demo(
                 students=students,
