@@ -125,8 +125,11 @@ def run_plan(*, executor: MigrationExecutor, plan: list[PlanStep], stdout: Outpu
     # The executor's private helper is what ``migrate`` itself uses for the pre-migrate state.
     pre_state = executor._create_project_state(with_applied_migrations=True)  # type: ignore[attr-defined]
     emit_pre_migrate_signal(verbosity, False, connection.alias, stdout=stdout, apps=pre_state.apps, plan=plan)
-    post_state = executor.migrate([], plan=plan, state=pre_state.clone())
-    post_state.clear_delayed_apps_cache()
+    executor.migrate([], plan=plan, state=pre_state.clone())
+    # The executor derives its post-migrate state from the plan's last step,
+    # assuming a plan in reverse order of the full forward plan; ours (reverse
+    # order of application) need not be, so read the state back from the history.
+    post_state = MigrationExecutor(connection)._create_project_state(with_applied_migrations=True)  # type: ignore[attr-defined]
     post_apps = post_state.apps
     with post_apps.bulk_update():
         model_keys = []
