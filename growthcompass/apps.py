@@ -8,3 +8,12 @@ class GrowthCompassConfig(AppConfig):
 
     name = "growthcompass"
     verbose_name = "Growth Compass infrastructure"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from growthcompass.db import monitoring
+        from growthcompass.health import database, matviews  # noqa: F401 - registers their health checks
+
+        if settings.METRICS_QUERY_TRACKING:
+            monitoring.install()

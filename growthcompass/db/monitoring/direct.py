@@ -1,0 +1,31 @@
+"""A short-lived psycopg connection outside Django's pool, with tight timeouts.
+
+Health checks want the server's own round trip (not a pool queue's) and must
+fail fast when it is down; EXPLAIN wants a session whose prepared statements
+and settings die with it. Both use the alias's settings but not its pool.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import psycopg
+from django.db import connections
+
+# Django's own cursor classes and adapters are for Django's cursors; a plain session needs neither.
+_DJANGO_ONLY = ("cursor_factory", "context", "prepare_threshold")
+
+
+def connect_direct(
+    alias: str = "default", *, timeout_s: float, statement_timeout_ms: int | None = None, autocommit: bool = True
+) -> psycopg.Connection[Any]:
+    """Open a new session to ``alias``; ``timeout_s`` bounds the connect (libpq's minimum is 2 s)."""
+    params = dict(connections[alias].get_connection_params())
+    for key in _DJANGO_ONLY:
+        params.pop(key, None)
+    params["connect_timeout"] = max(2, math.ceil(timeout_s))
+    if statement_timeout_ms is not None:
+        params["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
+    params["application_name"] = f"{params.get('application_name') or 'growthcompass'}-monitoring"
+    return psycopg.connect(autocommit=autocommit, **params)

@@ -1,0 +1,222 @@
+"""Time every query the app sends through Django, with a connection ``execute_wrapper``.
+
+``install()`` (called from ``GrowthCompassConfig.ready()`` unless
+``METRICS_QUERY_TRACKING`` is off) hooks ``connection_created`` so every
+connection, in every thread, gets the wrapper once. Queries that bypass
+Django's cursors -- raw psycopg connections, the pool's own health checks --
+are not seen.
+
+The hot path is kept short on purpose (its cost per query is measured in
+``benchmarks/bench_metrics.py``): the statement's fingerprint is cached by
+SQL text, so the regular expressions run once per distinct statement, and
+the update is a handful of integer additions under one uncontended lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.backends.signals import connection_created
+
+from growthcompass.db.monitoring import publishing
+from growthcompass.db.monitoring.fingerprint import fingerprint
+from growthcompass.db.monitoring.metrics import QueryMetrics, StatementMetrics, bucket_of, process_name
+
+logger = logging.getLogger("growthcompass.db.slow_queries")
+
+# Past this many distinct statements per process, new ones are counted under
+# one "(other statements)" entry so a query built with unbounded variety
+# (say, raw SQL with inlined literals the normaliser misses) cannot grow memory.
+MAX_STATEMENTS = 2000
+_FINGERPRINT_CACHE_SIZE = 4096
+_OTHER = ("(other)", "(other statements)")
+_TEMPLATE_CHARS = 20_000
+_LOGGED_CHARS = 500
+
+
+@dataclass
+class _Statement:
+    alias: str
+    fingerprint: str
+    statement: str
+    template: str
+    calls: int = 0
+    errors: int = 0
+    slow_calls: int = 0
+    total_ms: float = 0.0
+    max_ms: float = 0.0
+    histogram: dict[int, int] = field(default_factory=dict)
+
+
+def _sql_text(sql: Any) -> str:
+    if isinstance(sql, str):
+        return sql
+    as_string = getattr(sql, "as_string", None)  # psycopg.sql.Composable
+    if as_string is not None:
+        try:
+            return str(as_string())
+        except Exception:  # noqa: S110 - falls back to repr; tracking must never break a query
+            pass
+    return str(sql)
+
+
+class QueryTracker:
+    """Per-process query metrics; an instance is the ``execute_wrapper`` itself."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._statements: dict[tuple[str, str], _Statement] = {}
+        self._fingerprints: dict[str, tuple[str, str]] = {}
+        self._paused = threading.local()
+        self.started_at = time.time()
+
+    # --- the wrapper ------------------------------------------------------------
+    def __call__(self, execute: Callable[..., Any], sql: Any, params: Any, many: bool, context: dict[str, Any]) -> Any:
+        if getattr(self._paused, "depth", 0):
+            return execute(sql, params, many, context)
+        started = time.perf_counter()
+        try:
+            result = execute(sql, params, many, context)
+        except BaseException:
+            self.record(context["connection"].alias, sql, (time.perf_counter() - started) * 1000.0, failed=True)
+            raise
+        self.record(context["connection"].alias, sql, (time.perf_counter() - started) * 1000.0)
+        return result
+
+    def record(self, alias: str, sql: Any, duration_ms: float, *, failed: bool = False) -> None:
+        text = _sql_text(sql)
+        known = self._fingerprints.get(text)
+        if known is None:
+            known = fingerprint(text)
+            if len(self._fingerprints) >= _FINGERPRINT_CACHE_SIZE:
+                self._fingerprints.clear()
+            self._fingerprints[text] = known
+        fingerprint_id, normalised = known
+        slow = duration_ms >= settings.SLOW_QUERY_MS
+        bucket = bucket_of(duration_ms)
+        with self._lock:
+            stats = self._statements.get((alias, fingerprint_id))
+            if stats is None:
+                if len(self._statements) >= MAX_STATEMENTS:
+                    fingerprint_id, normalised = _OTHER
+                    text = ""
+                stats = self._statements.setdefault(
+                    (alias, fingerprint_id),
+                    _Statement(alias, fingerprint_id, normalised, text[:_TEMPLATE_CHARS]),
+                )
+            stats.calls += 1
+            stats.total_ms += duration_ms
+            if duration_ms > stats.max_ms:
+                stats.max_ms = duration_ms
+            stats.histogram[bucket] = stats.histogram.get(bucket, 0) + 1
+            if failed:
+                stats.errors += 1
+            if slow:
+                stats.slow_calls += 1
+        if slow:
+            logger.warning(
+                "slow query: %.1f ms on %s [%s] %s",
+                duration_ms,
+                alias,
+                fingerprint_id,
+                normalised[:_LOGGED_CHARS],
+                extra={"fingerprint": fingerprint_id, "duration_ms": duration_ms, "alias": alias},
+            )
+
+    # --- reading --------------------------------------------------------------------
+    def metrics(self) -> QueryMetrics:
+        with self._lock:
+            statements = tuple(
+                StatementMetrics(
+                    alias=s.alias,
+                    fingerprint=s.fingerprint,
+                    statement=s.statement,
+                    template=s.template,
+                    calls=s.calls,
+                    errors=s.errors,
+                    slow_calls=s.slow_calls,
+                    total_ms=s.total_ms,
+                    max_ms=s.max_ms,
+                    histogram=dict(s.histogram),
+                )
+                for s in self._statements.values()
+            )
+        return QueryMetrics(
+            started_at=self.started_at,
+            slow_query_ms=settings.SLOW_QUERY_MS,
+            statements=statements,
+            processes=(process_name(),),
+        )
+
+    def reset(self) -> None:
+        with self._lock:
+            self._statements = {}
+            self.started_at = time.time()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Within the block, this thread's queries are not tracked (the report's own, say)."""
+        self._paused.depth = getattr(self._paused, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            self._paused.depth -= 1
+
+
+tracker = QueryTracker()
+_installed = False
+
+
+def _attach(sender: Any, connection: Any, **kwargs: Any) -> None:
+    # The wrapper list lives on Django's per-thread connection object and
+    # survives close/reconnect, so this appends once per object.
+    if tracker not in connection.execute_wrappers:
+        connection.execute_wrappers.append(tracker)
+    # Here rather than in install(): a worker forked after start-up opens its
+    # first connection in the child, which is where its publisher must run.
+    publishing.start_if_configured()
+
+
+def install() -> None:
+    """Track every query from now on (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    from django.db import connections
+
+    connection_created.connect(_attach, dispatch_uid="growthcompass.db.monitoring")
+    for connection in connections.all(initialized_only=True):
+        _attach(None, connection)
+    _installed = True
+
+
+def uninstall() -> None:
+    """Stop tracking (for measuring the tracking's own cost); the metrics so far are kept."""
+    global _installed
+    from django.db import connections
+
+    connection_created.disconnect(dispatch_uid="growthcompass.db.monitoring")
+    for connection in connections.all(initialized_only=True):
+        while tracker in connection.execute_wrappers:
+            connection.execute_wrappers.remove(tracker)
+    _installed = False
+
+
+def is_installed() -> bool:
+    return _installed
+
+
+def _reset_after_fork() -> None:
+    # A forked worker starts its own count; the parent's numbers are the parent's.
+    tracker.reset()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)

@@ -1,0 +1,54 @@
+"""Health check: every materialized view is populated and younger than ``METRICS_VIEW_MAX_AGE_S``."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connections
+
+from growthcompass.health import CheckResult, register
+
+
+def human_duration(seconds: float) -> str:
+    """``95`` -> ``1 min 35 s``; ``7300`` -> ``2 h 1 min``."""
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min"
+    return f"{hours // 24} days {hours % 24} h"
+
+
+@register("materialized_views")
+def materialized_views_check() -> CheckResult:
+    from students.metrics import MATERIALIZED_VIEWS, view_age
+
+    limit = settings.METRICS_VIEW_MAX_AGE_S
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT matviewname, ispopulated FROM pg_matviews WHERE matviewname = ANY(%s)", [list(MATERIALIZED_VIEWS)]
+        )
+        populated = dict(cursor.fetchall())
+    problems = []
+    data = {}
+    for view in MATERIALIZED_VIEWS:
+        age = view_age(view)
+        data[view] = {"age_s": None if age is None else age.total_seconds(), "populated": populated.get(view)}
+        if view not in populated:
+            problems.append(f"{view} does not exist (run manage.py migrate)")
+        elif not populated[view]:
+            problems.append(f"{view} is not populated (run manage.py refresh_views)")
+        elif age is None:
+            problems.append(f"{view} has no recorded refresh (run manage.py refresh_views)")
+        elif age.total_seconds() > limit:
+            problems.append(
+                f"{view} is {human_duration(age.total_seconds())} old (limit {human_duration(limit)}; "
+                "run manage.py refresh_views)"
+            )
+    if problems:
+        return CheckResult("materialized_views", False, "; ".join(problems), data=data)
+    ages = ", ".join(f"{view} {human_duration(data[view]['age_s'] or 0)} old" for view in MATERIALIZED_VIEWS)
+    return CheckResult("materialized_views", True, ages, data=data)
