@@ -103,7 +103,7 @@ class ReplicaHealth:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._down: dict[str, float] = {}  # alias -> monotonic time of the next probe
+        self._down: dict[str, float] = {}  # alias -> monotonic time of the last failure or probe
 
     @staticmethod
     def retry_after() -> float:
@@ -114,16 +114,15 @@ class ReplicaHealth:
             return alias in self._down
 
     def mark_down(self, alias: str, reason: object) -> None:
-        retry_after = self.retry_after()
         with self._lock:
             already = alias in self._down
-            self._down[alias] = time.monotonic() + retry_after
+            self._down[alias] = time.monotonic()
         if not already:
             logger.warning(
-                "read replica %r is unavailable (%s); reads fall back to the primary, next try in %.0f s",
+                "read replica %r is unavailable (%s); reads fall back to the primary, next try in %g s",
                 alias,
                 reason,
-                retry_after,
+                self.retry_after(),
             )
 
     def mark_up(self, alias: str) -> None:
@@ -135,10 +134,11 @@ class ReplicaHealth:
     def claim_probe(self, alias: str) -> bool:
         """True for exactly one caller once the retry time has come; the others keep using the primary."""
         with self._lock:
-            next_probe = self._down.get(alias)
-            if next_probe is None or time.monotonic() < next_probe:
+            last = self._down.get(alias)
+            now = time.monotonic()
+            if last is None or now - last < self.retry_after():
                 return False
-            self._down[alias] = time.monotonic() + self.retry_after()
+            self._down[alias] = now
             return True
 
     def reset(self) -> None:

@@ -1,0 +1,49 @@
+"""Database aliases added (and removed) at run time, for tests that need a second connection."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from growthcompass.db.config import database_from_url
+
+
+def suite_database_url() -> str:
+    """A URL for the database the suite runs against (the test database once pytest-django set it up)."""
+    settings = connections[DEFAULT_DB_ALIAS].settings_dict
+    host = (settings["HOST"] or "").replace("/", "%2F")
+    port = f":{settings['PORT']}" if settings["PORT"] else ""
+    password = f":{settings['PASSWORD']}" if settings["PASSWORD"] else ""
+    return f"postgres://{settings['USER']}{password}@{host}{port}/{settings['NAME']}"
+
+
+@contextmanager
+def temporary_alias(alias: str, config: dict[str, Any]) -> Iterator[BaseDatabaseWrapper]:
+    """Make ``alias`` a configured database for the block; close its connection and pool after."""
+    full = connections.configure_settings(
+        {DEFAULT_DB_ALIAS: connections.settings[DEFAULT_DB_ALIAS], alias: copy.deepcopy(config)}
+    )[alias]
+    connections.settings[alias] = full
+    try:
+        yield connections[alias]
+    finally:
+        connection = connections[alias]
+        with suppress(Exception):
+            connection.close()
+        with suppress(Exception):
+            connection.close_pool()  # type: ignore[attr-defined]
+        with suppress(AttributeError):
+            del connections[alias]
+        connections.settings.pop(alias, None)
+
+
+@contextmanager
+def alias_for_url(alias: str, url: str, **options: Any) -> Iterator[BaseDatabaseWrapper]:
+    """``temporary_alias`` for a URL, built exactly as settings build ``DATABASES``."""
+    with temporary_alias(alias, database_from_url(url, **options)) as connection:
+        yield connection
