@@ -81,19 +81,24 @@ def replaced_by(loader: MigrationLoader) -> dict[MigrationKey, MigrationKey]:
 
 
 def migration_status_list(
-    *, using: str = DEFAULT_DB_ALIAS, all_apps: bool = False, app_label: str | None = None
+    *,
+    using: str = DEFAULT_DB_ALIAS,
+    all_apps: bool = False,
+    app_label: str | None = None,
+    loader: MigrationLoader | None = None,
 ) -> list[MigrationStatus]:
     """Every migration of the project apps (or of all apps), applied or pending, with its checksum state.
 
     Applied migrations whose file is gone are listed too (state ``missing file``);
     so are applied migrations of uninstalled apps that once had checksums recorded.
+    ``loader`` reuses a graph the caller already loaded from ``using``.
     """
     connection = connections[using]
-    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    if loader is None:
+        loader = MigrationLoader(connection, ignore_no_migrations=True)
     recorder = MigrationRecorder(connection)
     applied_at = {(row.app, row.name): row.applied for row in recorder.migration_qs} if recorder.has_table() else {}
-    table_exists = checksum_table_exists(connection)
-    stored = recorded_checksums(connection) if table_exists else {}
+    stored = recorded_checksums(connection)
     squashes = replaced_by(loader)
 
     labels = set(loader.migrated_apps) if all_apps else project_migrated_apps(loader) | {app for app, _ in stored}

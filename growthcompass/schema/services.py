@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import OutputWrapper
 from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrate_signal
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.migrations import Migration
 from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.executor import MigrationExecutor
@@ -59,6 +59,9 @@ def checksums_sync(*, using: str = DEFAULT_DB_ALIAS, plan: Iterable[PlanStep] = 
     checksums of applied migrations are never touched, so an edit made after
     applying stays detectable.
     """
+    # A database the router keeps migrations off (a replica) gets its schema, checksums included, by replication.
+    if not router.allow_migrate(using, MigrationChecksum._meta.app_label, model_name="migrationchecksum"):
+        return 0
     connection = connections[using]
     if not checksum_table_exists(connection):
         return 0

@@ -128,7 +128,7 @@ def migrations_validate(*, using: str = DEFAULT_DB_ALIAS, large_table_rows: int 
                 "the checksum table does not exist; apply the schema app's migrations (manage.py migrate_up)",
             )
         )
-    statuses = selectors.migration_status_list(using=using)
+    statuses = selectors.migration_status_list(using=using, loader=loader)
     messages = {
         MODIFIED: "file changed since it was applied (checksum mismatch)",
         MISSING_FILE: "applied, but its file is missing",
