@@ -1,16 +1,32 @@
-"""Build Django's ``CACHES`` from a ``REDIS_URL`` (django-redis)."""
+"""Build Django's ``CACHES`` from a ``REDIS_URL`` (django-redis), and read the ``CACHE_*`` settings."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 _REDIS_SCHEMES = {"redis", "rediss", "unix"}
 
 
-def caches_from_url(url: str, *, key_prefix: str, variable: str = "REDIS_URL") -> dict[str, Any]:
+def caches_from_url(
+    url: str,
+    *,
+    key_prefix: str,
+    variable: str = "REDIS_URL",
+    version: int = 1,
+    socket_timeout_s: float = 0.5,
+    max_connections: int = 50,
+) -> dict[str, Any]:
+    """The ``CACHES`` setting: django-redis on ``url`` with a key prefix, a key version and a pool.
+
+    Timeouts are short on purpose: when Redis is slow or away, the cached
+    selectors fall through to PostgreSQL, which is better than making every
+    request wait for a cache that does not answer.
+    """
     scheme = urlsplit(url).scheme
     if scheme not in _REDIS_SCHEMES:
         raise ImproperlyConfigured(
@@ -22,13 +38,64 @@ def caches_from_url(url: str, *, key_prefix: str, variable: str = "REDIS_URL") -
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": url,
             "KEY_PREFIX": key_prefix,
-            "VERSION": 1,
+            # Bumping the version orphans every key at once (a change of the cached payloads' shape).
+            "VERSION": version,
             "TIMEOUT": 300,
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 0.5,
-                "SOCKET_TIMEOUT": 0.5,
-                "CONNECTION_POOL_KWARGS": {"max_connections": 50, "health_check_interval": 30},
+                "SOCKET_CONNECT_TIMEOUT": socket_timeout_s,
+                "SOCKET_TIMEOUT": socket_timeout_s,
+                "CONNECTION_POOL_KWARGS": {"max_connections": max_connections, "health_check_interval": 30},
             },
         }
     }
+
+
+@dataclass(frozen=True)
+class CacheOptions:
+    """The ``CACHE_*`` settings the cached selectors use, read once per store.
+
+    Every value has a default, so a settings module without them still works.
+    """
+
+    # The in-process tier: a small LRU in front of Redis, kept coherent by pub/sub.
+    local_tier: bool = False
+    local_max_entries: int = 2048
+    local_ttl_s: float = 5.0
+    # Run the PostgreSQL LISTEN loop as a thread of this process (besides, or
+    # instead of, ``manage.py cache_listener``).
+    listener_in_process: bool = False
+    # Seconds between pipelined flushes of this process's counters to Redis.
+    stats_flush_interval_s: float = 1.0
+    # An invalidation leaves a tombstone this long; a reader that started
+    # before it may not store what it read (the stale-repopulate race). It must
+    # exceed the longest loader query (DB_STATEMENT_TIMEOUT_MS) by a margin.
+    tombstone_ttl_s: int = 120
+    # Concurrent misses on one key: the first computes, the others wait this long at most.
+    stampede_wait_s: float = 2.0
+    stampede_lock_ttl_s: float = 10.0
+    # After a Redis error the cache is skipped (reads go to PostgreSQL) for a
+    # growing pause, starting here and doubling up to the maximum.
+    retry_after_s: float = 0.5
+    retry_after_max_s: float = 5.0
+    # At most one "Redis unavailable" warning per process in this many seconds.
+    warning_interval_s: float = 60.0
+
+    @classmethod
+    def from_settings(cls) -> CacheOptions:
+        defaults = cls()
+        return cls(
+            local_tier=bool(getattr(settings, "CACHE_LOCAL_TIER", defaults.local_tier)),
+            local_max_entries=int(getattr(settings, "CACHE_LOCAL_MAX_ENTRIES", defaults.local_max_entries)),
+            local_ttl_s=float(getattr(settings, "CACHE_LOCAL_TTL_S", defaults.local_ttl_s)),
+            listener_in_process=bool(getattr(settings, "CACHE_LISTENER_IN_PROCESS", defaults.listener_in_process)),
+            stats_flush_interval_s=float(
+                getattr(settings, "CACHE_STATS_FLUSH_INTERVAL_S", defaults.stats_flush_interval_s)
+            ),
+            tombstone_ttl_s=int(getattr(settings, "CACHE_TOMBSTONE_TTL_S", defaults.tombstone_ttl_s)),
+            stampede_wait_s=float(getattr(settings, "CACHE_STAMPEDE_WAIT_S", defaults.stampede_wait_s)),
+            stampede_lock_ttl_s=float(getattr(settings, "CACHE_STAMPEDE_LOCK_TTL_S", defaults.stampede_lock_ttl_s)),
+            retry_after_s=float(getattr(settings, "CACHE_RETRY_AFTER_S", defaults.retry_after_s)),
+            retry_after_max_s=float(getattr(settings, "CACHE_RETRY_AFTER_MAX_S", defaults.retry_after_max_s)),
+            warning_interval_s=float(getattr(settings, "CACHE_WARNING_INTERVAL_S", defaults.warning_interval_s)),
+        )

@@ -1,0 +1,136 @@
+"""Key families: what a cache entry holds, how it is loaded, and how long it may live.
+
+An entry's key is ``<prefix><family>:<id>``. The family names are shared with
+the invalidation triggers (``growthcompass/cache/migrations``), whose NOTIFY
+payloads say ``<family>:<id>,<id>`` or ``<family>:*``, so a name here is a
+contract with frozen SQL: add families, never rename one.
+
+Which writes invalidate which family (the triggers, and the ORM signal
+handlers in ``growthcompass.cache.invalidation``):
+
+=====================  =========================================================
+family                 invalidated by a committed write to
+=====================  =========================================================
+``student``            ``students`` (id), ``auth_user`` (username, names, email)
+``student_guardians``  ``guardians`` (student_id, old and new)
+``student_enrollments``  ``enrollments`` (student_id, old and new)
+``student_metrics``    ``view_refreshes`` (a refresh of ``student_metrics_mv``)
+``course``             ``courses`` (id), ``terms`` (name), ``auth_user`` (the teacher's names)
+``course_roster``      ``enrollments`` (course_id, old and new)
+``courses_active``     ``courses`` (a row whose ``is_active`` is or was true)
+=====================  =========================================================
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Generic, Protocol, TypeVar
+
+T = TypeVar("T")
+
+STUDENT = "student"
+STUDENT_GUARDIANS = "student_guardians"
+STUDENT_ENROLLMENTS = "student_enrollments"
+STUDENT_METRICS = "student_metrics"
+COURSE = "course"
+COURSE_ROSTER = "course_roster"
+COURSES_ACTIVE = "courses_active"
+
+KNOWN_FAMILIES: tuple[str, ...] = (
+    STUDENT,
+    STUDENT_GUARDIANS,
+    STUDENT_ENROLLMENTS,
+    STUDENT_METRICS,
+    COURSE,
+    COURSE_ROSTER,
+    COURSES_ACTIVE,
+)
+# What ``cache_clear --student ID`` / ``--course ID`` clear.
+STUDENT_FAMILIES: tuple[str, ...] = (STUDENT, STUDENT_GUARDIANS, STUDENT_ENROLLMENTS, STUDENT_METRICS)
+COURSE_FAMILIES: tuple[str, ...] = (COURSE, COURSE_ROSTER)
+# ``courses_active`` is a single entry; the triggers name it with this id.
+COURSES_ACTIVE_ID = 0
+
+
+class Codec(Protocol[T]):
+    def encode(self, value: T) -> bytes: ...
+
+    def decode(self, raw: bytes) -> T: ...
+
+
+class PickleCodec(Generic[T]):
+    """Plain values (tuples of ints, strings, dates) as pickles.
+
+    Only this project writes under the cache's key prefix, the same trust
+    django-redis's default serializer places in Redis.
+    """
+
+    def encode(self, value: T) -> bytes:
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def decode(self, raw: bytes) -> T:
+        value: T = pickle.loads(raw)  # noqa: S301 - our own entries, see the class docstring
+        return value
+
+
+class RowCodec(Generic[T]):
+    """A dataclass stored as the tuple of its field values.
+
+    Smaller and faster to decode than a pickled instance, and a payload class
+    can be moved without breaking entries already stored. Adding or removing a
+    field changes the tuple: bump the cache ``VERSION`` when that happens.
+    """
+
+    def __init__(self, cls: type[T]) -> None:
+        self.cls = cls
+        self.names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+
+    def encode(self, value: T) -> bytes:
+        return pickle.dumps(tuple(getattr(value, name) for name in self.names), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def decode(self, raw: bytes) -> T:
+        return self.cls(*pickle.loads(raw))  # noqa: S301 - our own entries, see PickleCodec
+
+
+class RowsCodec(Generic[T]):
+    """A tuple of dataclass instances, stored as a tuple of field-value tuples (see ``RowCodec``)."""
+
+    def __init__(self, cls: type[T]) -> None:
+        self.cls = cls
+        self.names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+
+    def encode(self, value: tuple[T, ...]) -> bytes:
+        rows = tuple(tuple(getattr(item, name) for name in self.names) for item in value)
+        return pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def decode(self, raw: bytes) -> tuple[T, ...]:
+        cls = self.cls
+        return tuple(cls(*row) for row in pickle.loads(raw))  # noqa: S301 - our own entries, see PickleCodec
+
+
+@dataclass(frozen=True, eq=False)
+class Family(Generic[T]):
+    """A kind of cache entry, keyed by an integer id.
+
+    ``load_many`` reads the values of many ids from PostgreSQL in one query and
+    returns those that exist (an id it leaves out is not cached). It must read
+    the primary database: an entry filled from a lagging replica after its
+    invalidation would stay stale until its TTL.
+    """
+
+    name: str
+    ttl_s: int
+    load_many: Callable[[Sequence[int]], Mapping[int, T]]
+    codec: Codec[T]
+    # Served from the in-process tier too (when CACHE_LOCAL_TIER is on).
+    local: bool = False
+    # Concurrent misses compute the value once (the others wait for it).
+    stampede_lock: bool = False
+
+    def __post_init__(self) -> None:
+        # Flushing everything, the triggers and the commands know families by
+        # these names only; an undeclared family would escape them.
+        if self.name not in KNOWN_FAMILIES:
+            raise ValueError(f"Unknown cache family {self.name!r}: declare it in growthcompass/cache/families.py")
