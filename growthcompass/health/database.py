@@ -26,7 +26,7 @@ _PINGS = 3
 
 def _where(alias: str) -> str:
     """``host:port/dbname`` of ``alias`` -- never the password."""
-    config = settings.DATABASES[alias]
+    config = connections.settings[alias]
     host = config.get("HOST") or "local socket"
     port = f":{config['PORT']}" if config.get("PORT") else ""
     return f"{host}{port}/{config.get('NAME')}"
@@ -54,20 +54,22 @@ def _probe(alias: str, extra_query: str) -> tuple[float, float, tuple[Any, ...]]
 
 @register("database")
 def database_check() -> CheckResult:
-    """The primary answers, quickly, and accepts writes."""
+    return check_primary("default")
+
+
+def check_primary(alias: str, name: str = "database") -> CheckResult:
+    """``alias`` answers, quickly, and accepts writes."""
     try:
         connect_ms, rtt_ms, (in_recovery, version) = _probe(
-            "default", "SELECT pg_is_in_recovery(), current_setting('server_version')"
+            alias, "SELECT pg_is_in_recovery(), current_setting('server_version')"
         )
     except psycopg.Error as exc:
-        return CheckResult("database", False, f"primary database {_where('default')} unreachable: {_first_line(exc)}")
+        return CheckResult(name, False, f"primary database {_where(alias)} unreachable: {_first_line(exc)}")
     data = {"round_trip_ms": rtt_ms, "connect_ms": connect_ms, "server_version": version}
     if in_recovery:
-        return CheckResult(
-            "database", False, f"primary database {_where('default')} is read-only (in recovery)", data=data
-        )
+        return CheckResult(name, False, f"primary database {_where(alias)} is read-only (in recovery)", data=data)
     return CheckResult(
-        "database", True, f"round trip {rtt_ms:.2f} ms (connect {connect_ms:.1f} ms), PostgreSQL {version}", data=data
+        name, True, f"round trip {rtt_ms:.2f} ms (connect {connect_ms:.1f} ms), PostgreSQL {version}", data=data
     )
 
 
@@ -83,6 +85,12 @@ SELECT pg_is_in_recovery(),
 
 @register("replica")
 def replica_check() -> CheckResult:
+    if REPLICA_ALIAS not in settings.DATABASES:
+        return CheckResult("replica", True, "no replica configured", data={"configured": False})
+    return check_replica(REPLICA_ALIAS)
+
+
+def check_replica(alias: str, name: str = "replica") -> CheckResult:
     """When a replica is configured: it answers, is a standby, and lags less than ``METRICS_REPLICA_MAX_LAG_S``.
 
     Lag is zero when everything received has been replayed (an idle primary
@@ -90,27 +98,19 @@ def replica_check() -> CheckResult:
     otherwise grow forever); otherwise it is the age of the last replayed
     transaction.
     """
-    if REPLICA_ALIAS not in settings.DATABASES:
-        return CheckResult("replica", True, "no replica configured", data={"configured": False})
     try:
-        connect_ms, rtt_ms, (in_recovery, lag_s) = _probe(REPLICA_ALIAS, _REPLICA_STATE)
+        connect_ms, rtt_ms, (in_recovery, lag_s) = _probe(alias, _REPLICA_STATE)
     except psycopg.Error as exc:
-        return CheckResult("replica", False, f"replica {_where(REPLICA_ALIAS)} unreachable: {_first_line(exc)}")
+        return CheckResult(name, False, f"replica {_where(alias)} unreachable: {_first_line(exc)}")
     data = {"configured": True, "round_trip_ms": rtt_ms, "connect_ms": connect_ms, "lag_s": lag_s}
     if not in_recovery:
-        return CheckResult(
-            "replica", False, f"replica {_where(REPLICA_ALIAS)} is not in recovery: it is a primary", data=data
-        )
+        return CheckResult(name, False, f"replica {_where(alias)} is not in recovery: it is a primary", data=data)
     limit = settings.METRICS_REPLICA_MAX_LAG_S
     if lag_s is None:
-        return CheckResult(
-            "replica", True, f"round trip {rtt_ms:.2f} ms, lag unknown (nothing replayed yet)", data=data
-        )
+        return CheckResult(name, True, f"round trip {rtt_ms:.2f} ms, lag unknown (nothing replayed yet)", data=data)
     if lag_s > limit:
-        return CheckResult(
-            "replica", False, f"replica lags {lag_s:.1f} s behind the primary (limit {limit:g} s)", data=data
-        )
-    return CheckResult("replica", True, f"round trip {rtt_ms:.2f} ms, lag {lag_s:.2f} s", data=data)
+        return CheckResult(name, False, f"replica lags {lag_s:.1f} s behind the primary (limit {limit:g} s)", data=data)
+    return CheckResult(name, True, f"round trip {rtt_ms:.2f} ms, lag {lag_s:.2f} s", data=data)
 
 
 @register("unapplied_migrations")
