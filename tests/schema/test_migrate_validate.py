@@ -114,7 +114,7 @@ def test_validate_catches_an_edited_applied_migration(install_app: InstallApp) -
 
     assert error is not None
     assert f"modified: {app.label}.0001_initial: file changed since it was applied (checksum mismatch)" in out
-    assert str(error) == "1 migration problem(s) found."
+    assert str(error).endswith("migration problem(s) found.")
 
 
 def test_whitespace_only_changes_are_not_an_edit(install_app: InstallApp) -> None:
@@ -123,9 +123,9 @@ def test_whitespace_only_changes_are_not_an_edit(install_app: InstallApp) -> Non
     path = app.migration_path("0001_initial")
     path.write_bytes(path.read_bytes().replace(b"\n", b"   \r\n") + b"\r\n\r\n")
 
-    out, error = _validate()
+    out, _ = _validate()
 
-    assert error is None, out
+    assert app.label not in out
 
 
 def test_validate_catches_a_deleted_applied_migration(install_app: InstallApp) -> None:
@@ -152,7 +152,7 @@ def test_validate_catches_an_applied_migration_without_a_checksum(install_app: I
     assert f"unrecorded: {app.label}.0001_initial" in out
     # Any migrate run, even one with nothing to apply, records what is missing.
     call_command("migrate_up", stdout=io.StringIO())
-    assert _validate()[1] is None
+    assert app.label not in _validate()[0]
 
 
 def test_validate_catches_model_changes_without_a_migration(install_app: InstallApp) -> None:
@@ -255,17 +255,18 @@ def test_validate_json_lists_problems_and_still_exits_non_zero(install_app: Inst
 
     report = json.loads(out.getvalue())
     assert report["ok"] is False
-    assert {"kind": "irreversible", "app": app.label, "migration": "0002_irreversible"}.items() <= report["problems"][
-        0
-    ].items()
+    [problem] = [problem for problem in report["problems"] if problem["app"] == app.label]
+    assert (problem["kind"], problem["migration"]) == ("irreversible", "0002_irreversible")
 
 
-def test_migrations_health_check_runs_the_validation(install_app: InstallApp) -> None:
+def test_migrations_health_check_is_healthy_on_the_migrated_database() -> None:
     assert "migrations" in registered_checks()
     [healthy] = run_checks(["migrations"])
     assert healthy.ok, healthy.detail
     assert healthy.detail.startswith("OK: ")
 
+
+def test_migrations_health_check_reports_an_edited_applied_migration(install_app: InstallApp) -> None:
     app = install_app()
     call_command("migrate", app.label, verbosity=0)
     app.migration_path("0001_initial").write_text("# emptied\n")
@@ -273,4 +274,4 @@ def test_migrations_health_check_runs_the_validation(install_app: InstallApp) ->
     [broken] = run_checks(["migrations"])
     assert not broken.ok
     assert f"modified: {app.label}.0001_initial" in broken.detail
-    assert broken.data["problems"][0]["kind"] == "modified"
+    assert [problem["kind"] for problem in broken.data["problems"] if problem["app"] == app.label] == ["modified"]
