@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 import zlib
 from dataclasses import asdict, dataclass
@@ -248,9 +249,39 @@ def view_age(
 # --- Dashboard reads ------------------------------------------------------------------
 
 
-def student_metrics_get(*, student_id: int) -> StudentMetrics | None:
-    """One student's metrics as of the last refresh (``None`` for a student added since)."""
-    return StudentMetrics.objects.filter(pk=student_id).first()
+@functools.cache
+def _point_read(using: str) -> tuple[str, tuple[str, ...]] | None:
+    """The ORM's SQL for one ``StudentMetrics`` row by id, compiled once per alias.
+
+    ``None`` if any column needs a converter on the way out of the database
+    (none does today on PostgreSQL), in which case reads take the queryset path.
+    """
+    attnames = tuple(field.attname for field in StudentMetrics._meta.concrete_fields)
+    query = StudentMetrics.objects.filter(pk=0).order_by().values_list(*attnames).query
+    compiler = query.get_compiler(using=using)
+    sql, params = compiler.as_sql()
+    if list(params) != [0] or compiler.get_converters([column for column, _, _ in compiler.select]):
+        return None
+    return sql, attnames
+
+
+def student_metrics_get(*, student_id: int, using: str = "default") -> StudentMetrics | None:
+    """One student's metrics as of the last refresh (``None`` for a student added since).
+
+    The dashboards' hottest read. Building and compiling a queryset costs
+    several times the query itself here (a single-row index lookup), so the
+    SQL is compiled by the ORM once and each read only executes it -- through
+    Django's cursor (error handling, query tracking) -- and builds the
+    instance with ``Model.from_db``, as the ORM does.
+    """
+    compiled = _point_read(using)
+    if compiled is None:
+        return StudentMetrics.objects.using(using).filter(pk=student_id).first()
+    sql, attnames = compiled
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [student_id])
+        row = cursor.fetchone()
+    return None if row is None else StudentMetrics.from_db(using, list(attnames), row)
 
 
 def student_metrics_lowest_attendance(*, grade: int | None = None, limit: int = 50) -> QuerySet[StudentMetrics]:

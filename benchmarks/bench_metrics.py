@@ -1,0 +1,280 @@
+"""The student metrics view against computing the same numbers live, refresh costs, query-tracking overhead.
+
+Rows (every baseline is measured in the same run):
+
+* one student's metrics from the view through the ORM, against the same row
+  through raw psycopg (target: within 2x) -- and the live aggregate for comparison;
+* the 50 lowest-attendance students of a grade from the view, against the
+  live aggregate (target: the view at least 100x faster);
+* a concurrent refresh against a plain one;
+* the query-tracking wrapper's own cost per query, against an uncached point
+  read with tracking off (target: under 5%), and the point read with tracking
+  on against off.
+
+    python benchmarks/bench_metrics.py [--scale small|default|large] [--reseed]
+
+``small`` is 1,000 students (~100,000 attendance rows), ``default`` 10,000
+(~1,000,000), ``large`` 100,000. The data comes from ``seed_demo`` in the
+``<database>_bench`` database; it is reused when it already has the students.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+STUDENTS = {"small": 1_000, "default": 10_000, "large": 100_000}
+RUNS = {"small": 300, "default": 300, "large": 200}
+LIVE_RUNS = {"small": 10, "default": 5, "large": 3}
+REFRESH_RUNS = {"small": 5, "default": 3, "large": 2}
+SEED = 42
+NAME = "metrics"
+
+
+def _batched(func: Callable[[], Any], *, batch: int, samples: int) -> Any:
+    """Per-call latency of a very cheap ``func``: time ``batch`` calls at a time."""
+    from benchmarks.timing import summarise
+
+    timings = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        for _ in range(batch):
+            func()
+        timings.append((time.perf_counter() - started) * 1000 / batch)
+    return summarise(timings)
+
+
+def run(scale: str) -> list[dict[str, Any]]:
+    from django.db import connection
+    from django.db.models import F
+    from django.test.utils import override_settings
+
+    from benchmarks.timing import measure, row, summarise
+    from growthcompass.db import monitoring
+    from growthcompass.db.monitoring import tracker
+    from students.metrics import (
+        materialized_view_refresh,
+        student_metrics_get,
+        student_metrics_live,
+        student_metrics_lowest_attendance,
+    )
+    from students.models import Student, StudentMetrics
+
+    runs = RUNS.get(scale, RUNS["default"])
+    live_runs = LIVE_RUNS.get(scale, LIVE_RUNS["default"])
+    refresh_runs = REFRESH_RUNS.get(scale, REFRESH_RUNS["default"])
+    rows = []
+    # DEBUG would make Django keep every query in connection.queries: not what production pays.
+    # The live aggregate is slow on purpose; its slow-query warnings would only clutter the table.
+    with override_settings(DEBUG=False, SLOW_QUERY_MS=60_000):
+        plain = measure(lambda: materialized_view_refresh(concurrently=False), runs=refresh_runs, warmup=1)
+        concurrent = measure(lambda: materialized_view_refresh(concurrently=True), runs=refresh_runs, warmup=1)
+        rows.append(
+            row(
+                NAME,
+                "refresh concurrently (readers not blocked)",
+                concurrent,
+                baseline="plain refresh (blocks readers)",
+                baseline_sample=plain,
+                target="informational",
+            )
+        )
+
+        ids = list(StudentMetrics.objects.values_list("pk", flat=True))
+        rng = random.Random(SEED)
+        picks = [rng.choice(ids) for _ in range(4096)]
+        position = [0]
+
+        def next_id() -> int:
+            position[0] = (position[0] + 1) % len(picks)
+            return picks[position[0]]
+
+        columns = [f.column for f in StudentMetrics._meta.concrete_fields]
+        point_sql = f"SELECT {', '.join(columns)} FROM student_metrics_mv WHERE id = %s"  # noqa: S608 - fixed names
+
+        connection.ensure_connection()
+        raw = connection.connection  # the same pooled psycopg connection the ORM uses, minus Django
+
+        def raw_read() -> None:
+            with raw.cursor() as cursor:
+                cursor.execute(point_sql, [next_id()])
+                assert cursor.fetchone() is not None
+
+        def orm_read() -> None:
+            assert student_metrics_get(student_id=next_id()) is not None
+
+        def queryset_get() -> None:
+            StudentMetrics.objects.get(pk=next_id())
+
+        raw_sample = measure(raw_read, runs=runs, warmup=30)
+        orm_sample = measure(orm_read, runs=runs, warmup=30)
+        get_sample = measure(queryset_get, runs=runs, warmup=30)
+        rows.append(
+            row(
+                NAME,
+                "one student's metrics: view via ORM (student_metrics_get)",
+                orm_sample,
+                baseline="same row via raw psycopg",
+                baseline_sample=raw_sample,
+                target="<= 2x raw psycopg",
+                max_ratio=2.0,
+            )
+        )
+        rows.append(
+            row(
+                NAME,
+                "one student's metrics: view via queryset .get()",
+                get_sample,
+                baseline="same row via raw psycopg",
+                baseline_sample=raw_sample,
+                target="informational (compiles the query each time)",
+            )
+        )
+
+        def live_read() -> None:
+            student_metrics_live(Student.objects.filter(pk=next_id())).get()
+
+        live_point = measure(live_read, runs=max(20, runs // 5), warmup=5)
+        rows.append(
+            row(
+                NAME,
+                "one student's metrics: live aggregate via ORM",
+                live_point,
+                baseline="view via ORM",
+                baseline_sample=orm_sample,
+                target="informational",
+            )
+        )
+
+        grades = list(StudentMetrics.objects.values_list("grade_level", flat=True).distinct())
+        grade = max(grades, key=lambda g: StudentMetrics.objects.filter(grade_level=g).count())
+
+        def ranked_view() -> None:
+            assert len(list(student_metrics_lowest_attendance(grade=grade, limit=50))) == 50
+
+        def ranked_live() -> None:
+            students = student_metrics_live(Student.objects.filter(grade_level=grade))
+            assert len(list(students.order_by(F("attendance_rate").asc(nulls_last=True), "pk")[:50])) == 50
+
+        view_ranked = measure(ranked_view, runs=runs, warmup=20)
+        live_ranked = measure(ranked_live, runs=live_runs, warmup=1)
+        rows.append(
+            row(
+                NAME,
+                f"50 lowest attendance in grade {grade}: view via ORM",
+                view_ranked,
+                baseline="live aggregate via ORM",
+                baseline_sample=live_ranked,
+                target=">= 100x faster than live",
+                min_speedup=100.0,
+            )
+        )
+
+        # Tracking overhead. First the wrapper alone, around an execute that does nothing,
+        # with the point read's own SQL text: exactly the work tracking adds to a query.
+        context = {"connection": connection, "cursor": None}
+        template = str(StudentMetrics.objects.filter(pk=1).order_by().query.sql_with_params()[0])
+
+        def noop(sql: Any, params: Any, many: bool, ctx: Any) -> None:
+            return None
+
+        def wrapped_noop() -> None:
+            tracker(noop, template, (1,), False, context)
+
+        untracked_noop = _batched(lambda: noop(template, (1,), False, context), batch=2000, samples=100)
+        tracked_noop = _batched(wrapped_noop, batch=2000, samples=100)
+        cost = summarise([max(0.0, tracked_noop.p50_ms - untracked_noop.p50_ms)])
+
+        # Then the point read end to end, with tracking off and on, interleaved so drift hits both.
+        on_times: list[float] = []
+        off_times: list[float] = []
+        for block in range(2 * max(10, runs // 20)):
+            tracking_on = block % 2 == 0
+            if tracking_on:
+                monitoring.install()
+            else:
+                monitoring.uninstall()
+            for _ in range(20):
+                started = time.perf_counter()
+                orm_read()
+                (on_times if tracking_on else off_times).append((time.perf_counter() - started) * 1000)
+        monitoring.install()
+        off_sample = summarise(off_times)
+        on_sample = summarise(on_times)
+        rows.append(
+            row(
+                NAME,
+                "query tracking: wrapper cost per query",
+                cost,
+                baseline="uncached point read (ORM, tracking off)",
+                baseline_sample=off_sample,
+                target="< 5% of the point read",
+                max_ratio=0.05,
+            )
+        )
+        rows.append(
+            row(
+                NAME,
+                "uncached point read (ORM), tracking on",
+                on_sample,
+                baseline="tracking off",
+                baseline_sample=off_sample,
+                target="informational (noise ~ the overhead)",
+            )
+        )
+        tracker.reset()
+    return [r.as_dict() for r in rows]
+
+
+def _students_present() -> int:
+    from students.models import Student
+
+    return Student.objects.count()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", choices=sorted(STUDENTS), default="small")
+    parser.add_argument("--reseed", action="store_true", help="Seed the demo data even if the students are there.")
+    args = parser.parse_args()
+    repo_root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(repo_root))
+    from benchmarks.__main__ import _point_at_bench_database, machine_description
+
+    _point_at_bench_database()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growthcompass.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    from benchmarks.timing import Row, format_table
+    from growthcompass.demo import seed_demo
+
+    students = STUDENTS[args.scale]
+    if args.reseed or _students_present() != students:
+        started = time.perf_counter()
+        seed_demo(students=students, seed=SEED, reset=True, progress=sys.stderr.isatty())
+        print(f"seeded {students} students in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    from attendance.models import Attendance
+
+    attendance_rows = Attendance.objects.count()
+    started = time.perf_counter()
+    rows = run(args.scale)
+    print(
+        f"{students:,} students, {attendance_rows:,} attendance rows; {machine_description()}; "
+        f"benchmark {time.perf_counter() - started:.1f} s"
+    )
+    print(format_table([Row(**r) for r in rows]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
