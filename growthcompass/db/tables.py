@@ -103,16 +103,16 @@ class Table:
     model: type[models.Model]
     columns: MappingProxyType[str, Column]
 
-    def column(self, name: object) -> Column:
+    def column(self, name: object, *, part: str = "column") -> Column:
         if isinstance(name, str) and name in self.columns:
             return self.columns[name]
         raise InvalidQuery(
             f"unknown column {describe(name)} for table {self.name!r}; readable columns: {', '.join(self.columns)}",
-            part="column",
+            part=part,
         )
 
     def filterable_column(self, name: object, *, part: str = "column") -> Column:
-        column = self.column(name)
+        column = self.column(name, part=part)
         if not column.filterable:
             raise InvalidQuery(
                 f"column {column.name!r} of table {self.name!r} holds structured data and cannot be "
