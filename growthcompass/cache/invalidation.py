@@ -42,7 +42,7 @@ def invalidate_on_commit(invalidation: Invalidation, *, using: str | None = None
     if not invalidation:
         return
     if connections[alias].in_atomic_block:
-        note_uncommitted_write(invalidation)
+        note_uncommitted_write(invalidation, using=alias)
     transaction.on_commit(functools.partial(invalidate, invalidation), using=alias, robust=True)
 
 

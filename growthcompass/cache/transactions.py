@@ -9,8 +9,9 @@ Two rules keep a transaction that rolls back from leaving a trace in the cache:
 * rows the transaction wrote through the ORM (noted by the signal handlers of
   ``growthcompass.cache.invalidation``) are read from PostgreSQL, not from the
   cache, until the transaction ends, so the transaction sees its own writes.
-  (Raw SQL inside a transaction is not noted: the transaction's cached reads
-  show the committed state until it commits.)
+  Best effort: raw SQL inside a transaction is not noted, and the notes are
+  dropped when a savepoint rolls back; the transaction's cached reads of such
+  rows show the committed state until it commits.
 """
 
 from __future__ import annotations
@@ -25,20 +26,29 @@ from growthcompass.cache.messages import EVERYTHING
 _uncommitted = threading.local()
 
 
-def note_uncommitted_write(invalidation: Mapping[str, frozenset[int] | None]) -> None:
+def _transaction_marker(alias: str) -> object:
+    # Django gives a connection a new ``run_on_commit`` list whenever a
+    # transaction commits or rolls back (or a savepoint rolls back), so the
+    # list's identity tells whether the transaction that noted a write is
+    # still the one running.
+    marker: object = connections[alias].run_on_commit
+    return marker
+
+
+def note_uncommitted_write(invalidation: Mapping[str, frozenset[int] | None], *, using: str) -> None:
     """Remember that this thread's open transaction wrote the rows behind these entries."""
+    if using != DEFAULT_DB_ALIAS:
+        return  # the cached selectors read the default database only
+    marker = _transaction_marker(using)
     written: set[tuple[str, int | None]] | None = getattr(_uncommitted, "written", None)
-    if written is None:
+    if written is None or getattr(_uncommitted, "marker", None) is not marker:
         written = _uncommitted.written = set()
+        _uncommitted.marker = marker
     for family, ids in invalidation.items():
         if ids is None:
             written.add((family, None))
         else:
             written.update((family, i) for i in ids)
-
-
-def forget_uncommitted_writes() -> None:
-    _uncommitted.written = None
 
 
 def has_uncommitted_writes() -> bool:
@@ -50,9 +60,12 @@ def written_in_transaction(family: str, ident: int) -> bool:
     written: set[tuple[str, int | None]] | None = getattr(_uncommitted, "written", None)
     if not written:
         return False
-    if not connections[DEFAULT_DB_ALIAS].in_atomic_block:
-        # The transaction ended; a rollback leaves no other trace to clear this by.
+    connection = connections[DEFAULT_DB_ALIAS]
+    if not connection.in_atomic_block or _uncommitted.marker is not connection.run_on_commit:
+        # That transaction is over (or a savepoint rolled back: the notes are
+        # dropped then, and the transaction's cached reads show committed data).
         _uncommitted.written = None
+        _uncommitted.marker = None
         return False
     return (family, ident) in written or (family, None) in written or (EVERYTHING, None) in written
 
