@@ -4,4 +4,20 @@ from django.apps import AppConfig
 
 
 class AuditingConfig(AppConfig):
+    """The audit log: PostgreSQL triggers write it, this app reads it and names the acting user."""
+
     name = "auditing"
+    verbose_name = "Audit log"
+
+    def ready(self) -> None:
+        from django.db import connections
+        from django.db.backends.signals import connection_created
+
+        from auditing import checks, health  # noqa: F401 - registers the system and health checks
+        from auditing.context import install_audit_wrapper
+
+        connection_created.connect(install_audit_wrapper, dispatch_uid="auditing.install_audit_wrapper")
+        # Connections opened before this app was ready (none, normally) get it too.
+        for connection in connections.all(initialized_only=True):
+            if connection.connection is not None:
+                install_audit_wrapper(connection=connection)

@@ -1,1 +1,169 @@
-"""The audit log (see the auditing issue); models arrive with the audit triggers."""
+"""The audit log and the proxies that carry the audit triggers.
+
+``audit_log`` is written only by PostgreSQL triggers (``auditing.triggers``),
+so every path into the data is covered: the admin, services, ``bulk_create``,
+``queryset.update()``, raw SQL and ``psql``. The triggers are declared on proxy
+models inside this app, one per audited model, so their migrations live in
+``auditing/migrations`` and the audited apps never need to know.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+
+from attendance.models import Attendance, ClassSession
+from auditing.triggers import audit_log_triggers, audit_triggers
+from courses.models import Course, Enrollment, Term
+from feedback.models import ParsedStudentFeedback
+from students.models import Guardian, Student
+
+
+class AuditOperation(models.TextChoices):
+    INSERT = "INSERT", "Insert"
+    UPDATE = "UPDATE", "Update"
+    DELETE = "DELETE", "Delete"
+    TRUNCATE = "TRUNCATE", "Truncate"
+
+
+class AuditLogQuerySet(models.QuerySet["AuditLog"]):
+    def for_table(self, table_name: str) -> AuditLogQuerySet:
+        return self.filter(table_name=table_name)
+
+    def for_row(self, table_name: str, pk: object) -> AuditLogQuerySet:
+        return self.filter(table_name=table_name, row_pk=str(pk))
+
+    def by_user(self, user_id: int) -> AuditLogQuerySet:
+        return self.filter(changed_by_id=user_id)
+
+
+class AuditLog(models.Model):
+    """One changed row (or one TRUNCATE, or one prune) as the database saw it."""
+
+    id = models.BigAutoField(primary_key=True)
+    table_name = models.CharField(max_length=63)
+    operation = models.CharField(max_length=8, choices=AuditOperation.choices)
+    # Text, so a table with a non-integer key can be audited without a schema change.
+    # NULL (not "") when the entry concerns no single row: a TRUNCATE, a prune.
+    row_pk = models.TextField(null=True, blank=True)  # noqa: DJ001
+    old_data = models.JSONField(null=True, blank=True)
+    new_data = models.JSONField(null=True, blank=True)
+    changed_fields = ArrayField(models.TextField(), null=True, blank=True)
+    changed_at = models.DateTimeField()
+    # No database foreign key: the log must outlive the users it names, and
+    # a constraint would make deleting a user try to rewrite history.
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        # audit_log_user_time_idx below serves lookups by user; a plain index would cost every row.
+        db_index=False,
+        db_column="changed_by",
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    db_role = models.CharField(max_length=63)
+    application_name = models.CharField(max_length=64, blank=True)
+    transaction_id = models.BigIntegerField()
+    context = models.JSONField(null=True, blank=True)
+
+    objects = AuditLogQuerySet.as_manager()
+
+    class Meta:
+        db_table = "audit_log"
+        ordering = ["-id"]
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
+        indexes = [
+            models.Index(fields=["table_name", "changed_at"], name="audit_log_table_time_idx"),
+            models.Index(fields=["table_name", "row_pk"], name="audit_log_row_idx"),
+            # Partial: context-free bulk writes (NULL user) cost this index nothing.
+            models.Index(
+                fields=["changed_by", "changed_at"],
+                name="audit_log_user_time_idx",
+                condition=Q(changed_by__isnull=False),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(operation__in=AuditOperation.values), name="audit_log_operation_valid"),
+        ]
+        triggers = audit_log_triggers()
+
+    def __str__(self) -> str:
+        target = f"{self.table_name}#{self.row_pk}" if self.row_pk is not None else self.table_name
+        return f"{self.operation} {target} at {self.changed_at:%Y-%m-%d %H:%M:%S}"
+
+
+# --- The audited models ------------------------------------------------------------------
+# One proxy per audited model: the triggers live on the proxy, the table is the model's.
+
+
+class AuditedUser(User):
+    class Meta:
+        proxy = True
+        triggers = audit_triggers()
+
+
+class AuditedStudent(Student):
+    class Meta:
+        proxy = True
+        triggers = audit_triggers()
+
+
+class AuditedGuardian(Guardian):
+    class Meta:
+        proxy = True
+        triggers = audit_triggers()
+
+
+class AuditedTerm(Term):
+    class Meta:
+        proxy = True
+        triggers = audit_triggers()
+
+
+class AuditedCourse(Course):
+    class Meta:
+        proxy = True
+        triggers = audit_triggers()
+
+
+class AuditedEnrollment(Enrollment):
+    class Meta:
+        proxy = True
+        triggers = audit_triggers()
+
+
+class AuditedClassSession(ClassSession):
+    class Meta:
+        proxy = True
+        triggers = audit_triggers()
+
+
+class AuditedAttendance(Attendance):
+    class Meta:
+        proxy = True
+        triggers = audit_triggers()
+
+
+class AuditedParsedStudentFeedback(ParsedStudentFeedback):
+    class Meta:
+        proxy = True
+        triggers = audit_triggers()
+
+
+AUDIT_PROXIES: tuple[type[models.Model], ...] = (
+    AuditedUser,
+    AuditedStudent,
+    AuditedGuardian,
+    AuditedTerm,
+    AuditedCourse,
+    AuditedEnrollment,
+    AuditedClassSession,
+    AuditedAttendance,
+    AuditedParsedStudentFeedback,
+)

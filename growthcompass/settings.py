@@ -48,6 +48,8 @@ DEBUG = env_bool("DEBUG", default=DJANGO_ENV == "development")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if IS_PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 
 INSTALLED_APPS = [
+    # Before django.contrib.admin: its admin/change_form.html adds the audit history link.
+    "auditing",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -64,7 +66,6 @@ INSTALLED_APPS = [
     "courses",
     "attendance",
     "feedback",
-    "auditing",
 ]
 
 MIDDLEWARE = [
@@ -73,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "auditing.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -198,3 +200,10 @@ METRICS_VIEW_MAX_AGE_S = env_int("METRICS_VIEW_MAX_AGE_S", 3600, minimum=1)
 METRICS_HEALTH_TIMEOUT_S = env_float("METRICS_HEALTH_TIMEOUT_S", 2.0, minimum=0.1)
 METRICS_REPLICA_MAX_LAG_S = env_float("METRICS_REPLICA_MAX_LAG_S", 30.0, minimum=0.0)
 METRICS_LARGE_TABLE_ROWS = env_int("METRICS_LARGE_TABLE_ROWS", 10_000, minimum=0)
+
+# --- Audit log (auditing) -------------------------------------------------------------
+# Columns never copied into audit_log, by table. Changing this changes the audit
+# triggers: run `manage.py makemigrations auditing` afterwards.
+AUDIT_REDACTED_COLUMNS: dict[str, tuple[str, ...]] = {"auth_user": ("password",)}
+# audit_prune refuses a --before later than this many days ago.
+AUDIT_PRUNE_MIN_AGE_DAYS = env_int("AUDIT_PRUNE_MIN_AGE_DAYS", 30, minimum=0)
