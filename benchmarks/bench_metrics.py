@@ -50,8 +50,29 @@ def _batched(func: Callable[[], Any], *, batch: int, samples: int) -> Any:
     return summarise(timings)
 
 
+def _interleaved(operations: dict[str, Callable[[], Any]], *, runs: int, block: int = 10) -> dict[str, Any]:
+    """Time each operation ``runs`` times, alternating in blocks of ``block`` calls.
+
+    On a shared machine the load drifts during a run; alternating makes the
+    drift land on every operation alike instead of on whichever ran last.
+    """
+    from benchmarks.timing import summarise
+
+    for func in operations.values():  # warm-up: caches, buffers, the plan of each statement
+        for _ in range(block):
+            func()
+    timings: dict[str, list[float]] = {name: [] for name in operations}
+    for _ in range(max(1, runs // block)):
+        for name, func in operations.items():
+            for _ in range(block):
+                started = time.perf_counter()
+                func()
+                timings[name].append((time.perf_counter() - started) * 1000)
+    return {name: summarise(values) for name, values in timings.items()}
+
+
 def run(scale: str) -> list[dict[str, Any]]:
-    from django.db import connection
+    from django.db import connection, connections
     from django.db.models import F
     from django.test.utils import override_settings
 
@@ -73,8 +94,15 @@ def run(scale: str) -> list[dict[str, Any]]:
     # DEBUG would make Django keep every query in connection.queries: not what production pays.
     # The live aggregate is slow on purpose; its slow-query warnings would only clutter the table.
     with override_settings(DEBUG=False, SLOW_QUERY_MS=60_000):
-        plain = measure(lambda: materialized_view_refresh(concurrently=False), runs=refresh_runs, warmup=1)
-        concurrent = measure(lambda: materialized_view_refresh(concurrently=True), runs=refresh_runs, warmup=1)
+        refreshes = _interleaved(
+            {
+                "plain": lambda: materialized_view_refresh(concurrently=False),
+                "concurrent": lambda: materialized_view_refresh(concurrently=True),
+            },
+            runs=refresh_runs,
+            block=1,
+        )
+        plain, concurrent = refreshes["plain"], refreshes["concurrent"]
         rows.append(
             row(
                 NAME,
@@ -112,9 +140,8 @@ def run(scale: str) -> list[dict[str, Any]]:
         def queryset_get() -> None:
             StudentMetrics.objects.get(pk=next_id())
 
-        raw_sample = measure(raw_read, runs=runs, warmup=30)
-        orm_sample = measure(orm_read, runs=runs, warmup=30)
-        get_sample = measure(queryset_get, runs=runs, warmup=30)
+        reads = _interleaved({"raw": raw_read, "orm": orm_read, "get": queryset_get}, runs=runs)
+        raw_sample, orm_sample, get_sample = reads["raw"], reads["orm"], reads["get"]
         rows.append(
             row(
                 NAME,
@@ -178,7 +205,7 @@ def run(scale: str) -> list[dict[str, Any]]:
 
         # Tracking overhead. First the wrapper alone, around an execute that does nothing,
         # with the point read's own SQL text: exactly the work tracking adds to a query.
-        context = {"connection": connection, "cursor": None}
+        context = {"connection": connections["default"], "cursor": None}
         template = str(StudentMetrics.objects.filter(pk=1).order_by().query.sql_with_params()[0])
 
         def noop(sql: Any, params: Any, many: bool, ctx: Any) -> None:
@@ -192,21 +219,20 @@ def run(scale: str) -> list[dict[str, Any]]:
         cost = summarise([max(0.0, tracked_noop.p50_ms - untracked_noop.p50_ms)])
 
         # Then the point read end to end, with tracking off and on, interleaved so drift hits both.
-        on_times: list[float] = []
-        off_times: list[float] = []
-        for block in range(2 * max(10, runs // 20)):
-            tracking_on = block % 2 == 0
-            if tracking_on:
+        # Switching costs once per block of ten, on both sides alike; p50 never sees it.
+        def tracked_read() -> None:
+            if not monitoring.is_installed():
                 monitoring.install()
-            else:
+            orm_read()
+
+        def untracked_read() -> None:
+            if monitoring.is_installed():
                 monitoring.uninstall()
-            for _ in range(20):
-                started = time.perf_counter()
-                orm_read()
-                (on_times if tracking_on else off_times).append((time.perf_counter() - started) * 1000)
+            orm_read()
+
+        toggled = _interleaved({"on": tracked_read, "off": untracked_read}, runs=runs)
         monitoring.install()
-        off_sample = summarise(off_times)
-        on_sample = summarise(on_times)
+        on_sample, off_sample = toggled["on"], toggled["off"]
         rows.append(
             row(
                 NAME,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db.backends.signals import connection_created
 
 from growthcompass.db.monitoring import publishing
@@ -42,7 +43,7 @@ _TEMPLATE_CHARS = 20_000
 _LOGGED_CHARS = 500
 
 
-@dataclass
+@dataclass(slots=True)
 class _Statement:
     alias: str
     fingerprint: str
@@ -54,6 +55,12 @@ class _Statement:
     total_ms: float = 0.0
     max_ms: float = 0.0
     histogram: dict[int, int] = field(default_factory=dict)
+
+
+class _Paused(threading.local):
+    # A class default, so reading it in a thread that never paused is a plain
+    # lookup rather than a caught AttributeError (this sits on every query).
+    depth = 0
 
 
 def _sql_text(sql: Any) -> str:
@@ -75,12 +82,13 @@ class QueryTracker:
         self._lock = threading.Lock()
         self._statements: dict[tuple[str, str], _Statement] = {}
         self._fingerprints: dict[str, tuple[str, str]] = {}
-        self._paused = threading.local()
+        self._paused = _Paused()
         self.started_at = time.time()
+        self.slow_query_ms: float = settings.SLOW_QUERY_MS
 
     # --- the wrapper ------------------------------------------------------------
     def __call__(self, execute: Callable[..., Any], sql: Any, params: Any, many: bool, context: dict[str, Any]) -> Any:
-        if getattr(self._paused, "depth", 0):
+        if self._paused.depth:
             return execute(sql, params, many, context)
         started = time.perf_counter()
         try:
@@ -92,7 +100,7 @@ class QueryTracker:
         return result
 
     def record(self, alias: str, sql: Any, duration_ms: float, *, failed: bool = False) -> None:
-        text = _sql_text(sql)
+        text = sql if type(sql) is str else _sql_text(sql)
         known = self._fingerprints.get(text)
         if known is None:
             known = fingerprint(text)
@@ -100,7 +108,7 @@ class QueryTracker:
                 self._fingerprints.clear()
             self._fingerprints[text] = known
         fingerprint_id, normalised = known
-        slow = duration_ms >= settings.SLOW_QUERY_MS
+        slow = duration_ms >= self.slow_query_ms
         bucket = bucket_of(duration_ms)
         with self._lock:
             stats = self._statements.get((alias, fingerprint_id))
@@ -151,7 +159,7 @@ class QueryTracker:
             )
         return QueryMetrics(
             started_at=self.started_at,
-            slow_query_ms=settings.SLOW_QUERY_MS,
+            slow_query_ms=self.slow_query_ms,
             statements=statements,
             processes=(process_name(),),
         )
@@ -164,7 +172,7 @@ class QueryTracker:
     @contextmanager
     def paused(self) -> Iterator[None]:
         """Within the block, this thread's queries are not tracked (the report's own, say)."""
-        self._paused.depth = getattr(self._paused, "depth", 0) + 1
+        self._paused.depth += 1
         try:
             yield
         finally:
@@ -173,6 +181,15 @@ class QueryTracker:
 
 tracker = QueryTracker()
 _installed = False
+
+
+def _follow_settings(setting: str, value: Any, **kwargs: Any) -> None:
+    # SLOW_QUERY_MS is read once, not on every query; tests' override_settings reach it through here.
+    if setting == "SLOW_QUERY_MS":
+        tracker.slow_query_ms = settings.SLOW_QUERY_MS
+
+
+setting_changed.connect(_follow_settings, dispatch_uid="growthcompass.db.monitoring.settings")
 
 
 def _attach(sender: Any, connection: Any, **kwargs: Any) -> None:
