@@ -8,8 +8,11 @@ from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import User
+from django.db.utils import OperationalError
 from django.test import Client
 
+from growthcompass.api import views
+from growthcompass.db.exceptions import QueryTimeout
 from students.models import Guardian, Student
 from tests.factories import GuardianFactory, StudentFactory, UserFactory
 
@@ -211,3 +214,22 @@ def test_injection_payloads_in_every_parameter_return_400_or_no_extra_rows(
             assert "error" in response.json()
     assert Student.objects.count() == len(students)
     assert Guardian.objects.count() == len(all_guardians)
+
+
+@pytest.mark.parametrize(
+    ("error", "fragment"),
+    [
+        (QueryTimeout("query cancelled by PostgreSQL (canceling statement due to statement timeout)"), "cancelled"),
+        (OperationalError("server closed the connection unexpectedly"), "the database is unavailable"),
+    ],
+)
+def test_a_cancelled_query_or_an_unreachable_database_is_503(
+    staff_client: Client, monkeypatch: pytest.MonkeyPatch, error: Exception, fragment: str
+) -> None:
+    def failing_find_many(*args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr(views, "find_many", failing_find_many)
+    response = staff_client.get("/api/students/")
+    assert response.status_code == 503
+    assert fragment in response.json()["error"]
