@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Q
 
 from attendance.models import Attendance, ClassSession
 from auditing.triggers import audit_log_triggers, audit_triggers
@@ -59,7 +58,7 @@ class AuditLog(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
-        # audit_log_user_time_idx below serves lookups by user; a plain index would cost every row.
+        # audit_log_user_time_idx serves lookups by user; a plain index would cost every row.
         db_index=False,
         db_column="changed_by",
         null=True,
@@ -74,28 +73,35 @@ class AuditLog(models.Model):
     objects = AuditLogQuerySet.as_manager()
 
     class Meta:
+        # The table, its indexes and its check constraint are created by SQL in
+        # migration 0001, not by Django: an unmanaged table is left out of
+        # Django's flush (manage.py flush, TransactionTestCase), which would
+        # otherwise TRUNCATE an append-only log. Its triggers live on
+        # AuditLogGuard below. Indexes, for the queries staff run:
+        #   audit_log_table_time_idx (table_name, changed_at)
+        #   audit_log_row_idx        (table_name, row_pk)
+        #   audit_log_user_time_idx  (changed_by, changed_at) WHERE changed_by IS NOT NULL
+        managed = False
         db_table = "audit_log"
         ordering = ["-id"]
         verbose_name = "audit log entry"
         verbose_name_plural = "audit log"
-        indexes = [
-            models.Index(fields=["table_name", "changed_at"], name="audit_log_table_time_idx"),
-            models.Index(fields=["table_name", "row_pk"], name="audit_log_row_idx"),
-            # Partial: context-free bulk writes (NULL user) cost this index nothing.
-            models.Index(
-                fields=["changed_by", "changed_at"],
-                name="audit_log_user_time_idx",
-                condition=Q(changed_by__isnull=False),
-            ),
-        ]
-        constraints = [
-            models.CheckConstraint(condition=Q(operation__in=AuditOperation.values), name="audit_log_operation_valid"),
-        ]
-        triggers = audit_log_triggers()
 
     def __str__(self) -> str:
         target = f"{self.table_name}#{self.row_pk}" if self.row_pk is not None else self.table_name
         return f"{self.operation} {target} at {self.changed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AuditLogGuard(AuditLog):
+    """Carries audit_log's own triggers: append-only, written by triggers only, prunes recorded.
+
+    A proxy because pgtrigger migrates the triggers of managed models and of
+    proxies, and ``AuditLog`` itself is unmanaged.
+    """
+
+    class Meta:
+        proxy = True
+        triggers = audit_log_triggers()
 
 
 # --- The audited models ------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.utils import timezone
 from auditing.context import audit_context
 from auditing.triggers import APPEND_ONLY
 
-APPEND_ONLY_URI = f"auditing.AuditLog:{APPEND_ONLY}"
+APPEND_ONLY_URI = f"auditing.AuditLogGuard:{APPEND_ONLY}"
 
 
 class PruneRefused(Exception):
