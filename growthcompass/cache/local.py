@@ -132,7 +132,7 @@ class LocalSubscriber(threading.Thread):
                 pubsub.subscribe(self.channel)
                 # Wait for the confirmation: only then is no message lost.
                 while not self.stop_event.is_set():
-                    message = pubsub.get_message(timeout=1.0)
+                    message = pubsub.get_message(timeout=0.25)
                     if message and message["type"] == "subscribe":
                         break
                 self.tier.clear()
@@ -140,7 +140,7 @@ class LocalSubscriber(threading.Thread):
                 self.subscribed.set()
                 backoff = 0.1
                 while not self.stop_event.is_set():
-                    message = pubsub.get_message(timeout=1.0)
+                    message = pubsub.get_message(timeout=0.25)
                     if message and message["type"] == "message":
                         data = message["data"]
                         self.apply(data.decode() if isinstance(data, bytes) else str(data))

@@ -14,10 +14,12 @@ import psycopg
 import pytest
 from django.test import override_settings
 
+from courses.selectors import CourseSummary, course_get
 from growthcompass.cache.config import caches_from_url
 from growthcompass.cache.listener import CHANNEL, InvalidationListener, listener_connection_params
 from growthcompass.cache.messages import EVERYTHING, Invalidation
 from growthcompass.cache.store import CacheStore, get_store, reset_store
+from students.selectors import StudentSummary, student_get
 
 WAIT_S = 15.0  # a guard against hanging, never a performance assertion
 
@@ -137,3 +139,17 @@ def payloads(conn: psycopg.Connection[Any]) -> list[str]:
             return received
         received.append(notify.payload)
     raise AssertionError(f"the marker notification never arrived; got {received}")
+
+
+def the_student(student_id: int) -> StudentSummary:
+    """``student_get`` for a student the test knows exists."""
+    found = student_get(student_id)
+    assert found is not None, f"student {student_id} not found"
+    return found
+
+
+def the_course(course_id: int) -> CourseSummary:
+    """``course_get`` for a course the test knows exists."""
+    found = course_get(course_id)
+    assert found is not None, f"course {course_id} not found"
+    return found

@@ -28,7 +28,9 @@ class RoundTrips:
 
 
 @pytest.mark.parametrize("count", [1, 7, 60])
-def test_any_number_of_misses_is_one_query_and_two_round_trips(cache_store, django_assert_num_queries, monkeypatch, count):
+def test_any_number_of_misses_is_one_query_and_two_round_trips(
+    cache_store, django_assert_num_queries, monkeypatch, count
+):
     ids = [StudentFactory.create().pk for _ in range(count)]
     trips = RoundTrips(cache_store.client, monkeypatch)
 

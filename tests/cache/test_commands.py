@@ -19,7 +19,7 @@ from django.db import connection
 from courses.selectors import course_get, course_roster, courses_active
 from growthcompass.cache.store import build_store
 from students.selectors import student_get, student_guardians, students_by_ids
-from tests.cache.conftest import WAIT_S
+from tests.cache.conftest import WAIT_S, the_student
 from tests.factories import EnrollmentFactory, GuardianFactory, StudentFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -167,7 +167,7 @@ def test_cache_listener_command_invalidates_raw_sql_writes(cache_store, test_cac
         "REDIS_URL": settings.REDIS_URL,
     }
     env.pop("PYTEST_VERSION", None)
-    process = subprocess.Popen(  # noqa: S603 - our own manage.py
+    process = subprocess.Popen(
         [sys.executable, "manage.py", "cache_listener"],
         cwd=Path(settings.BASE_DIR),
         env=env,
@@ -177,6 +177,7 @@ def test_cache_listener_command_invalidates_raw_sql_writes(cache_store, test_cac
     )
     try:
         assert process.stdout is not None
+        assert process.stderr is not None
         first_line = process.stdout.readline()
         assert first_line.startswith("Listening on gc_cache"), first_line + process.stderr.read()
         student_get(student.pk)  # cached again after the connect-time flush
@@ -188,7 +189,7 @@ def test_cache_listener_command_invalidates_raw_sql_writes(cache_store, test_cac
             time.sleep(0.01)
 
         assert not present(cache_store, "student", student.pk)
-        assert student_get(student.pk).grade_level == 5
+        assert the_student(student.pk).grade_level == 5
     finally:
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=WAIT_S)

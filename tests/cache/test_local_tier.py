@@ -14,13 +14,15 @@ from growthcompass.cache.store import build_store
 from students.models import StudentStatus
 from students.selectors import STUDENT_FAMILY, student_get
 from students.services import student_leave
-from tests.cache.conftest import WAIT_S
+from tests.cache.conftest import WAIT_S, the_student
 from tests.factories import StudentFactory
 
 
 def warm(store: Any, student_id: int) -> None:
     """Read until the entry sits in the tier (a fill racing a pub/sub eviction is dropped, by design)."""
-    assert wait_until(lambda: student_get(student_id) is not None and store.key("student", student_id) in store.local._data)
+    assert wait_until(
+        lambda: student_get(student_id) is not None and store.key("student", student_id) in store.local._data
+    )
 
 
 def wait_until(predicate: Any) -> bool:
@@ -39,9 +41,14 @@ def test_a_hot_read_is_served_in_process_without_redis(local_store, monkeypatch)
     local_hits = local_store.counters.peek().get("student|local_hits", 0)
     sent: list[Any] = []
     original = local_store.client.execute_command
-    monkeypatch.setattr(local_store.client, "execute_command", lambda *a, **k: sent.append(a) or original(*a, **k))
 
-    assert student_get(student.pk).id == student.pk
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        sent.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(local_store.client, "execute_command", counting)
+
+    assert the_student(student.pk).id == student.pk
 
     assert sent == []
     assert local_store.counters.peek().get("student|local_hits") == local_hits + 1
@@ -67,7 +74,7 @@ def test_an_orm_write_is_fresh_in_process_at_once(local_store):
     student = StudentFactory.create()
     warm(local_store, student.pk)
     student_leave(student=student, left_on=dt.date(2025, 7, 1), status=StudentStatus.INACTIVE, reason="x")
-    assert student_get(student.pk).status == StudentStatus.INACTIVE
+    assert the_student(student.pk).status == StudentStatus.INACTIVE
 
 
 @pytest.mark.django_db(transaction=True)

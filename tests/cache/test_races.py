@@ -17,7 +17,7 @@ from growthcompass.cache.families import Family
 from students.models import Student, StudentStatus
 from students.selectors import STUDENT_FAMILY, StudentSummary, student_get
 from students.services import student_leave
-from tests.cache.conftest import WAIT_S
+from tests.cache.conftest import WAIT_S, the_student
 from tests.factories import StudentFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -71,7 +71,7 @@ def test_a_reader_that_raced_an_orm_write_does_not_store_the_old_row(cache_store
     assert result[0].status == StudentStatus.ACTIVE  # what the reader saw, returned to it alone
     assert not cache_store.client.exists(cache_store.key("student", student.pk)), "the old row was stored"
     assert cache_store.counters.peek().get("student|refused") == 1
-    assert student_get(student.pk).status == StudentStatus.WITHDRAWN
+    assert the_student(student.pk).status == StudentStatus.WITHDRAWN
 
 
 def test_a_batch_reader_that_raced_a_listener_invalidation_does_not_store_the_old_rows(listener, cache_store):
@@ -93,7 +93,7 @@ def test_a_batch_reader_that_raced_a_listener_invalidation_does_not_store_the_ol
     # FILL checks each entry's tombstone: the raced row is refused, the others are stored.
     assert not cache_store.client.exists(cache_store.key("student", students[1].pk))
     assert cache_store.client.exists(cache_store.key("student", students[0].pk))
-    assert student_get(students[1].pk).grade_level == 3
+    assert the_student(students[1].pk).grade_level == 3
 
 
 def test_a_reader_that_raced_a_flush_of_everything_does_not_store(cache_store):
@@ -153,4 +153,3 @@ def test_a_waiter_computes_itself_when_the_lock_holder_stores_nothing(cache_stor
     cache_store.client.set(lock_key, "someone-else", px=200)
 
     assert cache_store.get(family, 5) == (7,)
-

@@ -23,7 +23,7 @@ from growthcompass.health import run_checks
 from students.models import StudentStatus
 from students.selectors import student_get, students_by_ids
 from students.services import student_leave
-from tests.cache.conftest import WAIT_S
+from tests.cache.conftest import WAIT_S, the_student
 from tests.factories import StudentFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,14 +56,14 @@ def test_reads_fall_through_to_postgres_when_redis_stops(private_redis, private_
     root, _ = private_redis
     student = StudentFactory.create()
     others = [StudentFactory.create() for _ in range(3)]
-    assert student_get(student.pk).status == StudentStatus.ACTIVE
+    assert the_student(student.pk).status == StudentStatus.ACTIVE
     assert private_store.client.exists(private_store.key("student", student.pk))
 
     devservers.stop_redis(root)
     student_leave(student=student, left_on=dt.date(2025, 7, 1), status=StudentStatus.WITHDRAWN, reason="moved")
 
     with caplog.at_level(logging.WARNING, logger="growthcompass.cache"):
-        reads = [student_get(student.pk) for _ in range(5)]
+        reads = [the_student(student.pk) for _ in range(5)]
         batch = students_by_ids([o.pk for o in others])
 
     assert {r.status for r in reads} == {StudentStatus.WITHDRAWN}  # PostgreSQL's answer, not the old entry
@@ -103,19 +103,19 @@ def test_reads_use_redis_again_once_it_is_back(private_redis, private_store):
 def test_an_invalidation_missed_while_redis_was_slow_is_replayed_before_the_next_read(private_redis, private_store):
     _, url = private_redis
     student = StudentFactory.create()
-    assert student_get(student.pk).status == StudentStatus.ACTIVE
+    assert the_student(student.pk).status == StudentStatus.ACTIVE
     admin = redis.Redis.from_url(url)
 
     # Redis stops answering (but keeps its data) while a write commits.
     admin.execute_command("CLIENT", "PAUSE", "1500", "ALL")
     student_leave(student=student, left_on=dt.date(2025, 7, 1), status=StudentStatus.GRADUATED, reason="done")
     assert private_store.pending_invalidations == 1
-    assert student_get(student.pk).status == StudentStatus.GRADUATED  # Redis skipped meanwhile
+    assert the_student(student.pk).status == StudentStatus.GRADUATED  # Redis skipped meanwhile
 
     # Once Redis answers again, the pending invalidation is applied before anything is read from it.
     admin.execute_command("CLIENT", "UNPAUSE")
     wait_until_redis_is_tried_again(private_store)
-    assert student_get(student.pk).status == StudentStatus.GRADUATED
+    assert the_student(student.pk).status == StudentStatus.GRADUATED
     assert private_store.pending_invalidations == 0
     admin.close()
 

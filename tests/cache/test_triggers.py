@@ -42,7 +42,9 @@ def test_name_change_announces_the_student_and_the_courses_taught(notifications)
     payloads(notifications)
     User.objects.filter(pk__in=[teacher.pk, student.pk]).update(first_name="Renamed")
     got = payloads(notifications)
-    assert sorted(got) == sorted([f"student:{min(teacher.pk, student.pk)},{max(teacher.pk, student.pk)}", f"course:{course.pk}"])
+    assert sorted(got) == sorted(
+        [f"student:{min(teacher.pk, student.pk)},{max(teacher.pk, student.pk)}", f"course:{course.pk}"]
+    )
 
 
 def test_moving_an_enrolment_announces_old_and_new_course_and_student(notifications):
@@ -108,7 +110,11 @@ def test_a_view_refresh_announces_every_metrics_entry(notifications):
 
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     ViewRefresh.objects.create(
-        view_name="student_metrics_mv", started_at=now, finished_at=now, duration_ms=1, concurrent=False,
+        view_name="student_metrics_mv",
+        started_at=now,
+        finished_at=now,
+        duration_ms=1,
+        concurrent=False,
         source=ViewRefresh.Source.API,
     )
     assert payloads(notifications) == ["student_metrics:*"]

@@ -17,12 +17,13 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 
-from courses.models import Course, Enrollment, EnrollmentStatus, Term
-from courses.selectors import course_get, course_roster, courses_active, student_active_enrollments
+from courses.models import Course, Enrollment, EnrollmentStatus
+from courses.selectors import course_roster, courses_active, student_active_enrollments
 from courses.services import enrollment_change_status
 from students.models import Guardian, GuardianRelationship, Student, StudentStatus
 from students.selectors import student_get, student_guardians
 from students.services import student_leave
+from tests.cache.conftest import the_course, the_student
 from tests.factories import CourseFactory, EnrollmentFactory, GuardianFactory, StudentFactory, TermFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,13 +53,13 @@ def cached(store, family: str, ident: int) -> bool:
 
 def test_orm_save_is_fresh_on_the_next_read(cache_store):
     student = StudentFactory.create()
-    assert student_get(student.pk).status == StudentStatus.ACTIVE
+    assert the_student(student.pk).status == StudentStatus.ACTIVE
     assert cached(cache_store, "student", student.pk)
 
     student_leave(student=student, left_on=dt.date(2025, 7, 1), status=StudentStatus.GRADUATED, reason="done")
 
     assert not cached(cache_store, "student", student.pk)
-    assert student_get(student.pk).status == StudentStatus.GRADUATED
+    assert the_student(student.pk).status == StudentStatus.GRADUATED
 
 
 def test_orm_save_of_the_user_refreshes_the_student_name(cache_store):
@@ -67,7 +68,7 @@ def test_orm_save_of_the_user_refreshes_the_student_name(cache_store):
     user = User.objects.get(pk=student.pk)
     user.first_name = "Ada"
     user.save()
-    assert student_get(student.pk).first_name == "Ada"
+    assert the_student(student.pk).first_name == "Ada"
 
 
 def test_orm_delete_is_fresh_on_the_next_read(cache_store):
@@ -98,18 +99,18 @@ def test_enrolment_service_refreshes_roster_and_student_enrolments(cache_store):
 
 def test_queryset_update_is_fresh_once_the_listener_applied_it(listener, cache_store):
     student = StudentFactory.create(grade_level=7)
-    assert student_get(student.pk).grade_level == 7
+    assert the_student(student.pk).grade_level == 7
     listener.barrier()
 
     Student.objects.filter(pk=student.pk).update(grade_level=8)
     listener.wait_for("student", student.pk)
 
-    assert student_get(student.pk).grade_level == 8
+    assert the_student(student.pk).grade_level == 8
 
 
 def test_bulk_update_is_fresh_once_the_listener_applied_it(listener, cache_store):
     students = [StudentFactory.create(grade_level=3) for _ in range(3)]
-    assert {student_get(s.pk).grade_level for s in students} == {3}
+    assert {the_student(s.pk).grade_level for s in students} == {3}
     listener.barrier()
 
     for s in students:
@@ -117,7 +118,7 @@ def test_bulk_update_is_fresh_once_the_listener_applied_it(listener, cache_store
     Student.objects.bulk_update(students, ["grade_level"])
     listener.wait_for("student", students[-1].pk)
 
-    assert {student_get(s.pk).grade_level for s in students} == {4}
+    assert {the_student(s.pk).grade_level for s in students} == {4}
 
 
 def test_bulk_create_is_fresh_once_the_listener_applied_it(listener, cache_store):
@@ -142,7 +143,9 @@ def test_bulk_create_of_enrolments_refreshes_roster_and_active_courses(listener,
     assert course_roster(course.pk) == ()
     listener.barrier()
 
-    Enrollment.objects.bulk_create([Enrollment(student=s, course=course, status=EnrollmentStatus.ACTIVE) for s in students])
+    Enrollment.objects.bulk_create(
+        [Enrollment(student=s, course=course, status=EnrollmentStatus.ACTIVE) for s in students]
+    )
     listener.wait_for("course_roster", course.pk)
 
     assert {s.id for s in course_roster(course.pk)} == {s.pk for s in students}
@@ -151,8 +154,8 @@ def test_bulk_create_of_enrolments_refreshes_roster_and_active_courses(listener,
 def test_raw_sql_is_fresh_once_the_listener_applied_it(listener, cache_store):
     teacher_course = CourseFactory.create()
     student = StudentFactory.create()
-    assert student_get(student.pk).last_name != "Lovelace"
-    assert course_get(teacher_course.pk).teacher_name
+    assert the_student(student.pk).last_name != "Lovelace"
+    assert the_course(teacher_course.pk).teacher_name
     listener.barrier()
 
     with connection.cursor() as cursor:
@@ -163,30 +166,30 @@ def test_raw_sql_is_fresh_once_the_listener_applied_it(listener, cache_store):
     listener.wait_for("course", teacher_course.pk)
     listener.wait_for("student", student.pk)
 
-    assert student_get(student.pk).last_name == "Lovelace"
-    assert course_get(teacher_course.pk).teacher_name.endswith("Lovelace")
+    assert the_student(student.pk).last_name == "Lovelace"
+    assert the_course(teacher_course.pk).teacher_name.endswith("Lovelace")
 
 
 def test_raw_sql_term_rename_refreshes_its_courses(listener, cache_store):
     term = TermFactory.create(name="Spring")
     course = CourseFactory.create(term=term)
-    assert course_get(course.pk).term_name == "Spring"
+    assert the_course(course.pk).term_name == "Spring"
     listener.barrier()
 
     with connection.cursor() as cursor:
         cursor.execute("UPDATE terms SET name = %s WHERE id = %s", ["Summer", term.pk])
     listener.wait_for("course", course.pk)
 
-    assert course_get(course.pk).term_name == "Summer"
+    assert the_course(course.pk).term_name == "Summer"
 
 
 def test_a_write_from_psql_is_fresh_once_the_listener_applied_it(listener, cache_store):
     course = CourseFactory.create(name="Algebra")
-    assert course_get(course.pk).name == "Algebra"
+    assert the_course(course.pk).name == "Algebra"
     listener.barrier()
 
     db = connection.settings_dict
-    subprocess.run(  # noqa: S603 - fixed arguments, our own test database
+    subprocess.run(
         [
             _psql(),
             "--no-psqlrc",
@@ -209,7 +212,7 @@ def test_a_write_from_psql_is_fresh_once_the_listener_applied_it(listener, cache
     )
     listener.wait_for("course", course.pk)
 
-    assert course_get(course.pk).name == "Geometry"
+    assert the_course(course.pk).name == "Geometry"
 
 
 def test_deactivating_a_course_with_update_drops_it_from_active_courses(listener, cache_store):
@@ -250,22 +253,22 @@ def test_a_read_inside_a_transaction_that_rolls_back_stores_nothing(cache_store)
         with connection.cursor() as cursor:
             cursor.execute("UPDATE students SET grade_level = 6 WHERE id = %s", [student.pk])
         # A miss inside the transaction loads its uncommitted row...
-        assert student_get(student.pk).grade_level == 6
+        assert the_student(student.pk).grade_level == 6
         raise RuntimeError("roll back")
 
     # ... which never reached the cache.
     assert not cached(cache_store, "student", student.pk)
-    assert student_get(student.pk).grade_level == 5
+    assert the_student(student.pk).grade_level == 5
 
 
 def test_a_transaction_reads_its_own_orm_writes(cache_store):
     student = StudentFactory.create()
-    assert student_get(student.pk).status == StudentStatus.ACTIVE
+    assert the_student(student.pk).status == StudentStatus.ACTIVE
 
     with transaction.atomic():
         student_leave(student=student, left_on=dt.date(2025, 7, 1), status=StudentStatus.INACTIVE, reason="x")
         # The entry (committed state) is still in Redis; the read went past it.
         assert cached(cache_store, "student", student.pk)
-        assert student_get(student.pk).status == StudentStatus.INACTIVE
+        assert the_student(student.pk).status == StudentStatus.INACTIVE
 
-    assert student_get(student.pk).status == StudentStatus.INACTIVE
+    assert the_student(student.pk).status == StudentStatus.INACTIVE
