@@ -144,7 +144,19 @@ if not _redis_url:
 
     _redis_url = ensure_redis(BASE_DIR)
 REDIS_URL = _redis_url
-CACHES = caches_from_url(REDIS_URL, key_prefix=env_str("CACHE_KEY_PREFIX", f"gc-{DJANGO_ENV}") or "gc")
+CACHES = caches_from_url(
+    REDIS_URL,
+    key_prefix=env_str("CACHE_KEY_PREFIX", f"gc-{DJANGO_ENV}") or "gc",
+    # Bump to orphan every cached entry at once (a change of a cached payload's fields).
+    version=env_int("CACHE_VERSION", 1, minimum=1),
+)
+# Cached selectors (growthcompass.cache): the in-process tier in front of Redis
+# (kept coherent by pub/sub), and the invalidation listener as a thread of this
+# process instead of, or besides, `manage.py cache_listener`.
+CACHE_LOCAL_TIER = env_bool("CACHE_LOCAL_TIER", False)
+CACHE_LOCAL_TTL_S = env_float("CACHE_LOCAL_TTL_S", 5.0, minimum=0.0)
+CACHE_LOCAL_MAX_ENTRIES = env_int("CACHE_LOCAL_MAX_ENTRIES", 2048, minimum=1)
+CACHE_LISTENER_IN_PROCESS = env_bool("CACHE_LISTENER_IN_PROCESS", False)
 
 # --- Auth, i18n, static ---------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
