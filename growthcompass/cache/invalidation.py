@@ -75,7 +75,9 @@ def _course_changed(sender: type[Model], instance: Any, using: str, **kwargs: An
     )
 
 
-def _term_changed(sender: type[Model], instance: Any, using: str, **kwargs: Any) -> None:
+def _term_changed(sender: type[Model], instance: Any, using: str, created: bool = False, **kwargs: Any) -> None:
+    if created:
+        return  # no course can name a term that did not exist
     from courses.models import Course
 
     course_ids = Course.objects.using(using).filter(term_id=instance.pk).values_list("pk", flat=True)
@@ -83,9 +85,18 @@ def _term_changed(sender: type[Model], instance: Any, using: str, **kwargs: Any)
 
 
 def _user_changed(
-    sender: type[Model], instance: Any, using: str, update_fields: frozenset[str] | None = None, **kwargs: Any
+    sender: type[Model],
+    instance: Any,
+    using: str,
+    created: bool = False,
+    update_fields: frozenset[str] | None = None,
+    **kwargs: Any,
 ) -> None:
     if update_fields is not None and not (USER_FIELDS & set(update_fields)):
+        return  # e.g. a login's last_login
+    if created:
+        # No course names a new user as its teacher yet; spare the lookup.
+        invalidate_on_commit({families.STUDENT: _ids(instance.pk)}, using=using)
         return
     from courses.models import Course
 

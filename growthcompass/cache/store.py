@@ -104,7 +104,7 @@ class CacheStore:
                 client=client, channel=self.channel, tier=self.local, apply=self.apply_local_message
             )
             self.subscriber.start()
-        if self.options.listener_in_process:
+        if self.options.listener_in_process and not _dedicated_listener:
             self.start_listener()
 
     # -- keys ------------------------------------------------------------------------
@@ -583,6 +583,14 @@ class CacheStore:
 
 _store: CacheStore | None = None
 _store_lock = threading.Lock()
+# Set by ``manage.py cache_listener``: that process is the listener, so the
+# in-process one (CACHE_LISTENER_IN_PROCESS) must not start a second.
+_dedicated_listener = False
+
+
+def run_as_dedicated_listener() -> None:
+    global _dedicated_listener
+    _dedicated_listener = True
 
 
 def build_store(alias: str = "default", options: CacheOptions | None = None) -> CacheStore:

@@ -7,8 +7,10 @@ import time
 import psycopg
 import pytest
 from django.db import connection
+from django.test import override_settings
 
 from growthcompass.cache.listener import listener_connection_params
+from growthcompass.cache.store import get_store, reset_store
 from tests.cache.conftest import WAIT_S, ListenerHandle, the_student
 from tests.factories import StudentFactory
 
@@ -78,3 +80,24 @@ def test_the_listener_uses_a_connection_of_its_own(listener):
             "SELECT application_name FROM pg_stat_activity WHERE pid = %s", [listener.listener.backend_pid]
         ).fetchone()
     assert row == ("growthcompass-cache-listener",)
+
+
+def test_the_listener_can_run_inside_the_app_process(test_caches):
+    with override_settings(CACHES=test_caches, CACHE_LISTENER_IN_PROCESS=True):
+        store = get_store()
+        try:
+            assert store.listener is not None
+            assert store.listener.ready.wait(WAIT_S)
+            student = StudentFactory.create(grade_level=1)
+            assert the_student(student.pk).grade_level == 1
+
+            with connection.cursor() as cursor:
+                cursor.execute("UPDATE students SET grade_level = 9 WHERE id = %s", [student.pk])
+            deadline = time.monotonic() + WAIT_S
+            while store.client.exists(store.key("student", student.pk)) and time.monotonic() < deadline:
+                time.sleep(0.005)
+
+            assert the_student(student.pk).grade_level == 9
+        finally:
+            reset_store()
+    assert store.listener is not None and not store.listener.ready.is_set()

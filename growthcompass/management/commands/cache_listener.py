@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from growthcompass.cache.listener import CHANNEL, InvalidationListener
 from growthcompass.cache.messages import Invalidation, format_message
+from growthcompass.cache.store import run_as_dedicated_listener
 
 
 class Command(BaseCommand):
@@ -30,6 +31,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        run_as_dedicated_listener()
         verbosity = int(options["verbosity"])
         listener = InvalidationListener(
             backoff_max_s=options["backoff_max"],
