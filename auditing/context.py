@@ -184,16 +184,21 @@ def audit_execute_wrapper(
 def _execute_many(
     execute: ExecuteFunction, sql: Any, params: Any, context: dict[str, Any], payload: str, in_transaction: bool
 ) -> Any:
-    """``executemany`` cannot carry a prefix: bind in a statement of its own, in one transaction."""
+    """``executemany`` cannot carry a prefix: bind in a statement of its own, in one transaction.
+
+    The set_config goes straight to the psycopg cursor: ``execute`` here is
+    Django's executemany, which would treat its parameters as a list of rows.
+    """
     from django.db import transaction
 
     connection: BaseDatabaseWrapper = context["connection"]
+    raw_cursor = context["cursor"].cursor
     if in_transaction:
-        execute(_SET_CONTEXT_SQL.rstrip("; "), [payload], False, context)
+        raw_cursor.execute(_SET_CONTEXT_SQL.rstrip("; "), [payload])
         return execute(sql, params, True, context)
     with transaction.atomic(using=connection.alias):
         setattr(connection, _MAY_BE_BOUND, True)
-        execute(_SET_CONTEXT_SQL.rstrip("; "), [payload], False, context)
+        raw_cursor.execute(_SET_CONTEXT_SQL.rstrip("; "), [payload])
         return execute(sql, params, True, context)
 
 
