@@ -131,7 +131,8 @@ def retry_read(
 
     ``func`` must only read and must return evaluated results (a list, not a
     lazy QuerySet), or the query runs outside the retry. A statement timeout
-    raises ``QueryTimeout``; the last attempt's error propagates unchanged.
+    raises ``QueryTimeout``; a pool timeout is not retried; the last attempt's
+    error propagates unchanged.
     """
     attempts = attempts if attempts is not None else int(getattr(settings, "DB_READ_RETRY_ATTEMPTS", 3))
     base = base_delay if base_delay is not None else float(getattr(settings, "DB_READ_RETRY_BASE_DELAY", 0.05))
@@ -144,6 +145,10 @@ def retry_read(
             if timeout is not None:
                 raise timeout from exc
             if not is_connection_lost(exc):
+                raise
+            if isinstance(_psycopg_cause(exc), PoolTimeout):
+                # The pool already waited DB_POOL_TIMEOUT and keeps reconnecting in the
+                # background; waiting again would only stretch an overload into a stall.
                 raise
             if writes_routed() != writes_before:
                 logger.error("connection lost during an operation that wrote; not retrying it: %s", exc)

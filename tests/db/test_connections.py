@@ -156,6 +156,18 @@ def test_retries_stop_after_the_configured_attempts() -> None:
     assert len(calls) == 3
 
 
+def test_a_pool_timeout_is_not_retried() -> None:
+    calls = []
+
+    def exhausted() -> None:
+        calls.append(1)
+        raise _django_error(PoolTimeout("couldn't get a connection after 2.00 sec"))
+
+    with pytest.raises(OperationalError):
+        retry_read(exhausted)
+    assert calls == [1]
+
+
 def test_other_database_errors_are_not_retried() -> None:
     calls = []
 
