@@ -6,6 +6,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.db import DatabaseError, connection, connections
@@ -14,7 +15,7 @@ from django.test import override_settings
 from growthcompass.db import monitoring
 from growthcompass.db.monitoring import query_metrics, slow_queries, tracker, tracking_paused
 from growthcompass.db.monitoring.metrics import percentile
-from growthcompass.db.monitoring.tracking import MAX_STATEMENTS
+from growthcompass.db.monitoring.tracking import MAX_STATEMENTS, _attach
 from students.models import Student
 from tests.factories import StudentFactory
 
@@ -130,3 +131,19 @@ def test_uninstall_stops_tracking_and_install_resumes(fresh_metrics: Callable[[]
     with connection.cursor() as cursor:
         cursor.execute("SELECT 'tracked'")
     assert query_metrics().total_queries == 1
+
+
+def test_tracking_stays_outermost_and_sees_the_statement_the_app_sent(fresh_metrics: Callable[[], None]) -> None:
+    def prefixing(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        return execute("SELECT 1; " + sql, params, many, context)
+
+    connection.ensure_connection()
+    connection.execute_wrappers.insert(0, prefixing)  # as another app's connection_created receiver might
+    try:
+        _attach(None, connection)
+        assert connection.execute_wrappers[:2] == [tracker, prefixing]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 'sent by the app'")
+    finally:
+        connection.execute_wrappers.remove(prefixing)
+    assert [s.statement for s in query_metrics().statements] == ["SELECT ?"]

@@ -194,9 +194,17 @@ setting_changed.connect(_follow_settings, dispatch_uid="growthcompass.db.monitor
 
 def _attach(sender: Any, connection: Any, **kwargs: Any) -> None:
     # The wrapper list lives on Django's per-thread connection object and
-    # survives close/reconnect, so this appends once per object.
-    if tracker not in connection.execute_wrappers:
-        connection.execute_wrappers.append(tracker)
+    # survives close/reconnect, so this runs once per object. First in the
+    # list means outermost: the fingerprint is of the statement the app sent
+    # (before, say, the audit wrapper prefixes its set_config), the time is
+    # all the query cost, and a ``with connection.execute_wrapper(...)`` block
+    # open at the time pops its own wrapper on exit, not this one.
+    # Another app may have put its wrapper in front since; move back to the front.
+    wrappers = connection.execute_wrappers
+    if not wrappers or wrappers[0] is not tracker:
+        while tracker in wrappers:
+            wrappers.remove(tracker)
+        wrappers.insert(0, tracker)
     # Here rather than in install(): a worker forked after start-up opens its
     # first connection in the child, which is where its publisher must run.
     publishing.start_if_configured()
