@@ -6,14 +6,14 @@ from the ``course`` and ``student`` entries with one batch read each. So a
 course renamed, or a student who changes name, invalidates one entry, not
 every roster or enrolment list that shows it.
 
-Every selector returns immutable values (frozen dataclasses and tuples).
+Every selector returns immutable values (named tuples and tuples).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS
 
@@ -24,8 +24,7 @@ from growthcompass.cache.store import get_store
 from students.selectors import StudentSummary, students_by_ids
 
 
-@dataclass(frozen=True, slots=True)
-class CourseSummary:
+class CourseSummary(NamedTuple):
     id: int
     code: str
     name: str
@@ -39,8 +38,7 @@ class CourseSummary:
     is_active: bool
 
 
-@dataclass(frozen=True, slots=True)
-class ActiveEnrollment:
+class ActiveEnrollment(NamedTuple):
     id: int
     enrolled_at: dt.datetime
     course: CourseSummary

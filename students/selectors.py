@@ -1,6 +1,6 @@
 """Reads of students, their guardians and their metrics, cached in Redis.
 
-Every selector returns immutable values (frozen dataclasses and tuples): the
+Every selector returns immutable values (named tuples and tuples): the
 in-process tier hands the same object to every caller. Entries are
 invalidated by any committed write to the rows behind them, whatever the
 write path (see ``growthcompass.cache``); loaders read the primary database,
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS
 
@@ -22,8 +22,7 @@ from growthcompass.cache.store import get_store
 from students.models import GradeLevel, Guardian, Student, StudentMetrics
 
 
-@dataclass(frozen=True, slots=True)
-class StudentSummary:
+class StudentSummary(NamedTuple):
     """A student as views show one: identity, name, grade and status."""
 
     id: int
@@ -63,8 +62,7 @@ class StudentSummary:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class GuardianSummary:
+class GuardianSummary(NamedTuple):
     id: int
     full_name: str
     relationship: str
@@ -74,8 +72,7 @@ class GuardianSummary:
     is_emergency_contact: bool
 
 
-@dataclass(frozen=True, slots=True)
-class StudentMetricsSummary:
+class StudentMetricsSummary(NamedTuple):
     """One row of ``student_metrics_mv``: as fresh as the view's last refresh."""
 
     student_id: int
@@ -135,7 +132,7 @@ def _load_guardians(student_ids: Sequence[int]) -> dict[int, tuple[GuardianSumma
     return {student_id: tuple(items) for student_id, items in found.items()}
 
 
-_METRICS_COLUMNS = tuple(f.name for f in fields(StudentMetricsSummary) if f.name != "student_id")
+_METRICS_COLUMNS = tuple(name for name in StudentMetricsSummary._fields if name != "student_id")
 
 
 def _load_metrics(student_ids: Sequence[int]) -> dict[int, StudentMetricsSummary]:
