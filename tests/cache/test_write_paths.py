@@ -272,3 +272,20 @@ def test_a_transaction_reads_its_own_orm_writes(cache_store):
         assert the_student(student.pk).status == StudentStatus.INACTIVE
 
     assert the_student(student.pk).status == StudentStatus.INACTIVE
+
+
+def test_a_view_refresh_refreshes_cached_metrics(cache_store):
+    from students.metrics import materialized_view_refresh
+    from students.selectors import student_metrics
+
+    student = StudentFactory.create()
+    materialized_view_refresh(view="student_metrics_mv", concurrently=False)
+    before = student_metrics(student.pk)
+    assert before is not None and before.active_enrollments == 0
+    EnrollmentFactory.create(student=student)
+    assert student_metrics(student.pk) == before  # the view has not changed yet
+
+    materialized_view_refresh(view="student_metrics_mv", concurrently=True)
+
+    after = student_metrics(student.pk)
+    assert after is not None and after.active_enrollments == 1
