@@ -19,6 +19,9 @@ again.
 Values loaded inside a transaction that has written anything (or that runs
 above READ COMMITTED) are returned but never stored: they may include changes
 that will roll back, or miss commits that an invalidation already announced.
+
+One module on purpose, in sections: reads and invalidations share the key
+scheme and the contract of the Lua scripts, and read best side by side.
 """
 
 from __future__ import annotations
@@ -225,10 +228,10 @@ class CacheStore:
         if not wanted:
             return result
         if has_uncommitted_writes():
-            direct = [i for i in wanted if written_in_transaction(name, i)]
+            direct = {i for i in wanted if written_in_transaction(name, i)}
             if direct:
-                result.update(family.load_many(direct))
-                wanted = [i for i in wanted if i not in set(direct)]
+                result.update(family.load_many(sorted(direct)))
+                wanted = [i for i in wanted if i not in direct]
         now = time.monotonic()
         local = self.local if family.local and self.local is not None and self.local.ready else None
         epoch = 0

@@ -21,7 +21,7 @@ from courses.models import Course, Enrollment, EnrollmentStatus
 from courses.selectors import course_roster, courses_active, student_active_enrollments
 from courses.services import enrollment_change_status
 from students.models import Guardian, GuardianRelationship, Student, StudentStatus
-from students.selectors import student_get, student_guardians
+from students.selectors import student_get, student_guardians, students_by_ids
 from students.services import student_leave
 from tests.cache.conftest import the_course, the_student
 from tests.factories import CourseFactory, EnrollmentFactory, GuardianFactory, StudentFactory, TermFactory
@@ -289,3 +289,15 @@ def test_a_view_refresh_refreshes_cached_metrics(cache_store):
 
     after = student_metrics(student.pk)
     assert after is not None and after.active_enrollments == 1
+
+
+def test_a_batch_read_inside_a_transaction_sees_its_own_orm_writes(cache_store):
+    student, other = StudentFactory.create(), StudentFactory.create()
+    students_by_ids([student.pk, other.pk])
+
+    with transaction.atomic():
+        student_leave(student=student, left_on=dt.date(2025, 7, 1), status=StudentStatus.WITHDRAWN, reason="x")
+        found = students_by_ids([student.pk, other.pk])
+        assert (found[student.pk].status, found[other.pk].status) == (StudentStatus.WITHDRAWN, StudentStatus.ACTIVE)
+
+    assert the_student(student.pk).status == StudentStatus.WITHDRAWN
