@@ -257,3 +257,14 @@ def test_health_check_reports_a_disabled_audit_trigger() -> None:
     result = audit_triggers_check()
     assert not result.ok
     assert "guardians.audit_update: disabled" in result.detail
+
+
+def test_a_redaction_setting_naming_no_real_column_is_a_system_check_error() -> None:
+    from django.test import override_settings
+
+    from auditing.checks import check_redacted_columns
+
+    with override_settings(AUDIT_REDACTED_COLUMNS={"auth_user": ("passwd",), "no_such_table": ("x",)}):
+        ids = sorted(str(error.id) for error in check_redacted_columns())
+    assert ids == ["auditing.E002", "auditing.E003"]
+    assert check_redacted_columns() == []
