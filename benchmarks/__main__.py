@@ -46,9 +46,10 @@ def _point_at_bench_database() -> None:
 
 
 def _create_database_if_missing(url: str) -> None:
+    from urllib.parse import urlsplit, urlunsplit
+
     import psycopg
     from psycopg import sql
-    from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
@@ -114,7 +115,8 @@ def format_rows(rows: list[dict[str, Any]]) -> str:
     from benchmarks.timing import Row, format_table
 
     fields = Row.__dataclass_fields__
-    return format_table([Row(**{k: r.get(k) for k in fields}) for r in rows])
+    values: list[dict[str, Any]] = [{k: r.get(k) for k in fields} for r in rows]
+    return format_table([Row(**v) for v in values])
 
 
 def compare(old_path: Path, new_path: Path) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from io import StringIO
 from typing import Any
 
 import pytest
 from django.contrib import admin
+from django.core.management import call_command
 from django.db import connection
 from django.db.models import Model
 from django.test import Client
@@ -43,6 +45,8 @@ def populate(rows: int) -> None:
         FeedbackFactory.create(student=student, session=session)
         TermFactory.create()
         CourseFactory.create()
+    # The metrics page reads a materialized view: it shows these rows once refreshed.
+    call_command("refresh_views", "--no-concurrently", stdout=StringIO())
 
 
 def admin_url(model: type[Model], view: str, *args: Any) -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -161,7 +163,7 @@ def test_cache_listener_command_invalidates_raw_sql_writes(cache_store, test_cac
     env = {
         **os.environ,
         # The test database, and the test's own cache prefix.
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{quote(db['HOST'] or '127.0.0.1', safe='')}:"
         f"{db['PORT'] or 5432}/{db['NAME']}",
         "CACHE_KEY_PREFIX": test_caches["default"]["KEY_PREFIX"],
         "REDIS_URL": settings.REDIS_URL,
@@ -178,6 +180,8 @@ def test_cache_listener_command_invalidates_raw_sql_writes(cache_store, test_cac
     try:
         assert process.stdout is not None
         assert process.stderr is not None
+        ready, _, _ = select.select([process.stdout], [], [], WAIT_S)
+        assert ready, "cache_listener printed nothing within the wait"
         first_line = process.stdout.readline()
         assert first_line.startswith("Listening on gc_cache"), first_line + process.stderr.read()
         student_get(student.pk)  # cached again after the connect-time flush
