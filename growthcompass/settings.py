@@ -156,7 +156,9 @@ CACHES = caches_from_url(
 CACHE_LOCAL_TIER = env_bool("CACHE_LOCAL_TIER", False)
 CACHE_LOCAL_TTL_S = env_float("CACHE_LOCAL_TTL_S", 5.0, minimum=0.0)
 CACHE_LOCAL_MAX_ENTRIES = env_int("CACHE_LOCAL_MAX_ENTRIES", 2048, minimum=1)
-CACHE_LISTENER_IN_PROCESS = env_bool("CACHE_LISTENER_IN_PROCESS", False)
+# On by default in development so `make run` needs no second process to see psql and
+# bulk writes; production runs `manage.py cache_listener` as its own service.
+CACHE_LISTENER_IN_PROCESS = env_bool("CACHE_LISTENER_IN_PROCESS", DJANGO_ENV == "development")
 
 # --- Auth, i18n, static ---------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -219,3 +221,9 @@ METRICS_LARGE_TABLE_ROWS = env_int("METRICS_LARGE_TABLE_ROWS", 10_000, minimum=0
 AUDIT_REDACTED_COLUMNS: dict[str, tuple[str, ...]] = {"auth_user": ("password",)}
 # audit_prune refuses a --before later than this many days ago.
 AUDIT_PRUNE_MIN_AGE_DAYS = env_int("AUDIT_PRUNE_MIN_AGE_DAYS", 30, minimum=0)
+
+# --- Migrations (growthcompass.schema) -------------------------------------------------
+# How long a migration waits for a table lock before failing instead of queueing
+# every other query behind it, and a statement timeout for migrations (0 = none).
+MIGRATION_LOCK_TIMEOUT_MS = env_int("MIGRATION_LOCK_TIMEOUT_MS", 5_000, minimum=0)
+MIGRATION_STATEMENT_TIMEOUT_MS = env_int("MIGRATION_STATEMENT_TIMEOUT_MS", 0, minimum=0)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from psycopg import sql
 from tqdm import tqdm
 
+from auditing.context import bind_audit_context
 from growthcompass.demo.attendance_rows import count_attendance
 from growthcompass.demo.loader import PlanLoader
 from growthcompass.demo.plan import build_plan
@@ -150,6 +151,9 @@ def seed_demo(
             raise TypeError(f"seed_demo needs the psycopg 3 backend; got {type(raw).__name__}")
         with raw.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (ADVISORY_LOCK_KEY,))
+            # COPY goes through psycopg directly, past Django's execute wrapper: bind the
+            # caller's audit context (user, command) to this transaction by hand.
+            bind_audit_context(cursor)
             cursor.execute("SELECT set_config('statement_timeout', %s, true)", (LOAD_STATEMENT_TIMEOUT,))
             # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED. Checking them at the end of
             # each COPY instead of at commit costs the same, names the failing table, and lets

@@ -18,6 +18,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from attendance.models import Attendance, AttendanceStatus, ClassSession
+from auditing.models import AuditLog
 from courses.models import Course, Enrollment, EnrollmentStatus, Term
 from feedback.models import ParsedStudentFeedback
 from feedback.scores import SCORE_DIMENSIONS, validate_scores
@@ -345,6 +346,26 @@ def test_command_json_output_has_counts_and_seconds() -> None:
     payload = json.loads(out.getvalue())
     assert payload["counts"]["students"] == 5
     assert payload["seconds"] >= 0 and payload["total_rows"] == sum(payload["counts"].values())
+
+
+@pytest.mark.django_db(transaction=True)  # as from a shell: the command opens the transaction
+def test_command_as_user_is_recorded_on_every_audit_row_it_wrote() -> None:
+    author = UserFactory.create(username="registrar")
+    started = timezone.now()
+    call_command("seed_demo", "--students", "5", "--reset", "--as-user", "registrar", stdout=io.StringIO())
+    inserted = AuditLog.objects.filter(
+        operation="INSERT", table_name__in=["students", "attendances", "enrollments"], changed_at__gte=started
+    )
+    assert inserted.filter(table_name="students").count() == 5
+    assert set(inserted.values_list("changed_by_id", flat=True)) == {author.pk}
+    assert {entry["command"] for entry in inserted.values_list("context", flat=True)} == {"seed_demo"}
+
+
+@pytest.mark.django_db
+def test_command_as_unknown_user_writes_nothing() -> None:
+    with pytest.raises(CommandError, match="nobody-here"):
+        call_command("seed_demo", "--students", "5", "--as-user", "nobody-here", stdout=io.StringIO())
+    assert not Student.objects.exists()
 
 
 @pytest.mark.django_db

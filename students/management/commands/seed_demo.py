@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
+from auditing.commands import add_as_user_argument, audit_context_from_options
 from growthcompass.demo import DEFAULT_SEED, DemoSeedRefused, demo_data_present, seed_demo
 
 
@@ -68,6 +69,7 @@ class Command(BaseCommand):
             help="Load only into an empty database; when data exists, say so and exit 0 (for start-up scripts).",
         )
         parser.add_argument("--json", action="store_true", help="Print the summary as JSON.")
+        add_as_user_argument(parser)
 
     def handle(self, **options: Any) -> None:
         students = options["students"]
@@ -78,13 +80,14 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already present; nothing loaded (use --reset to reload).")
             return
         try:
-            result = seed_demo(
-                students=students,
-                seed=options["seed"],
-                reset=options["reset"],
-                progress=True,
-                progress_stream=_ProgressStream(self.stderr),
-            )
+            with audit_context_from_options(options, command="seed_demo", reason="demo data"):
+                result = seed_demo(
+                    students=students,
+                    seed=options["seed"],
+                    reset=options["reset"],
+                    progress=True,
+                    progress_stream=_ProgressStream(self.stderr),
+                )
         except DemoSeedRefused as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:
