@@ -82,7 +82,7 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 def private_root(kind: str) -> Path:
     """A fresh directory in ``/tmp`` for a private server (socket paths are length-limited, unlike tmp_path)."""
-    return Path(tempfile.mkdtemp(prefix=f"gc-faults-{kind}-", dir="/tmp"))  # noqa: S108 - a private mkdtemp dir
+    return Path(tempfile.mkdtemp(prefix=f"gc-faults-{kind}-", dir="/tmp"))
 
 
 def _alive(pid: int) -> bool:

@@ -23,8 +23,8 @@ from growthcompass.cache.config import caches_from_url
 from growthcompass.cache.store import CacheStore, get_store, reset_store
 from students.models import Student
 from students.selectors import student_get, students_by_ids
-from tests.faults.conftest import Deadline, PrivateRedis, run_in_threads
 from tests.factories import StudentFactory
+from tests.faults.conftest import Deadline, PrivateRedis, run_in_threads
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
