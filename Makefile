@@ -23,9 +23,10 @@ $(INSTALLED): requirements.txt
 setup: $(INSTALLED)
 	$(BIN)/python manage.py migrate --noinput
 
-## run: set up, load demo data into an empty database, print the staff login, serve the admin.
+## run: set up, load demo data into an empty database, refresh the metrics view, print the staff login, serve the admin.
 run: setup
 	$(BIN)/python manage.py seed_demo --students $(DEMO_STUDENTS) --if-empty
+	$(BIN)/python manage.py refresh_views
 	$(BIN)/python manage.py dev_login --url http://$(HOST):$(PORT)/admin/
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
