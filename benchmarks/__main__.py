@@ -1,9 +1,16 @@
-"""``python -m benchmarks``: build a dataset, run every benchmark, print one table.
+"""``python -m benchmarks`` (``make bench``): build a dataset, run every benchmark, print one table.
 
 Each ``benchmarks/bench_*.py`` module exposes ``run(scale: str) -> list[Row]``
-(rows from ``benchmarks.timing``; plain dicts with the same keys are accepted).
-The runner works on its own database (``<name>_bench`` beside the configured
-one) so the development data is never reset by a benchmark.
+(``benchmarks.timing.Row``). The runner works on its own database
+(``<name>_bench`` beside the configured one) so development data is never
+reset by a benchmark; it seeds that database afresh with ``seed_demo`` at the
+chosen scale, runs the modules in name order, prints the table, writes the
+results as JSON (``benchmarks/results/latest.json`` unless ``--json``), and with
+``--update-readme`` rewrites the README's performance section from them.
+
+    python -m benchmarks [--scale small|default|large] [--only admin,query] [--update-readme]
+    python -m benchmarks --compare OLD.json NEW.json
+    python -m benchmarks --readme-from RESULTS.json   # re-render the README section, no run
 """
 
 from __future__ import annotations
@@ -11,165 +18,93 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import pkgutil
-import platform
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import dataset, report
+from benchmarks.timing import Row
+
 BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-SCALES = {"small": 1_000, "default": 10_000, "large": 100_000}
-README_START = "<!-- performance:start -->"
-README_END = "<!-- performance:end -->"
-
-
-def _point_at_bench_database() -> None:
-    """Use ``<dbname>_bench`` on the configured (or embedded) server."""
-    sys.path.insert(0, str(REPO_ROOT))
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        from growthcompass.devservers import ensure_postgres
-
-        url = ensure_postgres(REPO_ROOT, dbname="growthcompass_bench")
-    else:
-        from urllib.parse import urlsplit, urlunsplit
-
-        parts = urlsplit(url)
-        url = urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_bench"))
-        _create_database_if_missing(url)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growthcompass.settings")
-    os.environ.setdefault("CACHE_KEY_PREFIX", "gc-bench")
-
-
-def _create_database_if_missing(url: str) -> None:
-    from urllib.parse import urlsplit, urlunsplit
-
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+README = dataset.REPO_ROOT / "README.md"
+README_COMMAND = "make bench"
 
 
 def discover() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules([str(BENCH_DIR)]) if m.name.startswith("bench_"))
 
 
-def _as_dict(row: Any) -> dict[str, Any]:
-    return row.as_dict() if hasattr(row, "as_dict") else dict(row)
+def selected(only: list[str] | None) -> list[str]:
+    names = discover()
+    if not only:
+        return names
+    unknown = [name for name in only if f"bench_{name.removeprefix('bench_')}" not in names]
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(n[6:] for n in names)}")
+    return [name for name in names if name.removeprefix("bench_") in only or name in only]
 
 
-def machine_description() -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        pg_version = cursor.fetchone()[0]
-    return (
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"PostgreSQL {pg_version}"
-    )
-
-
-def run_all(scale: str, only: list[str] | None, seed_students: int) -> dict[str, Any]:
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-    from growthcompass.demo import seed_demo
-
+def run_all(scale: str, only: list[str] | None) -> dict[str, Any]:
     started = time.perf_counter()
-    seeded = seed_demo(students=seed_students, seed=42, reset=True, progress=sys.stderr.isatty())
-    seed_seconds = time.perf_counter() - started
-    print(f"dataset: {seed_students} students seeded in {seed_seconds:.1f} s", file=sys.stderr)
-
-    rows: list[dict[str, Any]] = []
-    for name in discover():
-        if only and name.removeprefix("bench_") not in only and name not in only:
-            continue
+    dataset.setup_django()
+    data = dataset.seed_dataset(dataset.SCALES[scale])
+    rows: list[Row] = []
+    timings: dict[str, float] = {}
+    for name in selected(only):
         module = importlib.import_module(f"benchmarks.{name}")
         print(f"running {name} ...", file=sys.stderr)
-        rows.extend(_as_dict(r) for r in module.run(scale))
+        module_started = time.perf_counter()
+        rows.extend(module.run(scale))
+        timings[name] = round(time.perf_counter() - module_started, 1)
+        print(f"  {name}: {timings[name]:.0f} s", file=sys.stderr)
+    info = dataset.machine()
     return {
         "scale": scale,
-        "students": seed_students,
-        "seeded": getattr(seeded, "counts", None),
-        "machine": machine_description(),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "rows": rows,
+        "students": data.students,
+        "dataset": data.as_dict(),
+        "machine": dataset.machine_description(info),
+        "machine_info": info,
+        "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "duration_s": round(time.perf_counter() - started, 1),
+        "module_seconds": timings,
+        "rows": [r.as_dict() for r in rows],
     }
 
 
-def format_rows(rows: list[dict[str, Any]]) -> str:
-    from benchmarks.timing import Row, format_table
-
-    fields = Row.__dataclass_fields__
-    values: list[dict[str, Any]] = [{k: r.get(k) for k in fields} for r in rows]
-    return format_table([Row(**v) for v in values])
-
-
-def compare(old_path: Path, new_path: Path) -> str:
-    old = {(r["benchmark"], r["operation"]): r for r in json.loads(old_path.read_text())["rows"]}
-    new = json.loads(new_path.read_text())["rows"]
-    lines = ["| benchmark | operation | old p50 ms | new p50 ms | change |", "| --- | --- | --- | --- | --- |"]
-    for r in new:
-        before = old.get((r["benchmark"], r["operation"]))
-        if before is None or not before["p50_ms"]:
-            change = "new"
-        else:
-            change = f"{(r['p50_ms'] / before['p50_ms'] - 1) * 100:+.1f}%"
-        old_p50 = "" if before is None else f"{before['p50_ms']:.4f}"
-        lines.append(f"| {r['benchmark']} | {r['operation']} | {old_p50} | {r['p50_ms']:.4f} | {change} |")
-    return "\n".join(lines)
-
-
-def update_readme(result: dict[str, Any], command: str) -> None:
-    readme = REPO_ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    if README_START not in text or README_END not in text:
-        raise SystemExit(f"README.md lacks the {README_START} / {README_END} markers")
-    body = (
-        f"{README_START}\n"
-        f"Generated by `{command}` on {result['finished_at']} ({result['machine']}; "
-        f"{result['students']} students).\n\n{format_rows(result['rows'])}\n{README_END}"
-    )
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    readme.write_text(head + body + tail, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--scale", choices=sorted(SCALES), default="default")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scale", choices=sorted(dataset.SCALES), default="default")
     parser.add_argument("--only", help="comma-separated benchmark names (e.g. cache,audit)")
-    parser.add_argument("--json", type=Path, default=BENCH_DIR / "results" / "latest.json")
-    parser.add_argument("--compare", nargs=2, type=Path, metavar=("OLD", "NEW"), help="compare two result files")
+    parser.add_argument("--json", type=Path, default=BENCH_DIR / "results" / "latest.json", help="results file")
+    parser.add_argument("--compare", nargs=2, type=Path, metavar=("OLD", "NEW"), help="compare two results files")
     parser.add_argument("--update-readme", action="store_true", help="rewrite the README's performance section")
+    parser.add_argument("--readme-from", type=Path, metavar="RESULTS", help="rewrite the README section from a file")
     args = parser.parse_args(argv)
 
     if args.compare:
-        print(compare(*args.compare))
+        print(report.compare_files(*args.compare))
         return 0
-    _point_at_bench_database()
+    if args.readme_from:
+        report.update_readme(README, json.loads(args.readme_from.read_text()), README_COMMAND)
+        return 0
+    dataset.point_at_bench_database()
     only = [name.strip() for name in args.only.split(",")] if args.only else None
-    result = run_all(args.scale, only, SCALES[args.scale])
-    print(format_rows(result["rows"]))
+    result = run_all(args.scale, only)
+    print(report.format_table(report.rows_of(result)))
+    print(f"\n{report.summary_counts(result)}; {result['duration_s']:.0f} s in all", file=sys.stderr)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(f"\nwritten to {args.json}", file=sys.stderr)
+    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"written to {args.json}", file=sys.stderr)
     if args.update_readme:
-        update_readme(result, "make bench")
+        if only:
+            print("not updating README.md from a partial run (--only)", file=sys.stderr)
+        else:
+            report.update_readme(README, result, README_COMMAND)
+            print(f"updated the performance section of {README}", file=sys.stderr)
     return 0
 
 

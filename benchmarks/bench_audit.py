@@ -27,19 +27,20 @@ small``. The fixtures (students, one course, its sessions) are created under
 benchmark wrote are pruned through the same controlled bypass as
 ``audit_prune`` (the prune is itself recorded), so runs do not pile up.
 
-    python benchmarks/bench_audit.py [--scale small|default]
+    python benchmarks/bench_audit.py [--scale small|default]   # or: make bench
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from benchmarks.timing import Row
 
 NAME = "audit"
 ROWS = {"small": 10_000, "default": 100_000, "large": 100_000}
@@ -338,7 +339,7 @@ def _prune_benchmark_entries(mark: int) -> None:
         cursor.execute("DELETE FROM audit_log WHERE id > %s AND table_name = 'attendances'", [mark])
 
 
-def measure(scale: str) -> dict[tuple[str, str], list[float]]:
+def measure_variants(scale: str) -> dict[tuple[str, str], list[float]]:
     """Seconds per (variant, operation), one sample per round."""
     from django.db import connection
 
@@ -373,12 +374,12 @@ def measure(scale: str) -> dict[tuple[str, str], list[float]]:
     return samples
 
 
-def run(scale: str) -> list[Any]:
-    """Benchmark rows (``benchmarks.timing.Row``) for the runner and the table below."""
+def run(scale: str) -> list[Row]:
+    """Benchmark rows for the runner: each variant's p50 against the triggers-disabled baseline."""
     from benchmarks.timing import Row, summarise
 
     rows = ROWS.get(scale, ROWS["default"])
-    samples = measure(scale)
+    samples = measure_variants(scale)
     result: list[Row] = []
     for operation in OPERATIONS:
         rows_per_op = min(SINGLE_ROWS, _shape(rows)[0]) if operation == "single_rows" else rows
@@ -398,7 +399,7 @@ def run(scale: str) -> list[Any]:
             result.append(
                 Row(
                     benchmark=NAME,
-                    operation=f"{label}: {VARIANT_LABELS[variant]} (+{us_per_row:.2f} us/row)",
+                    operation=f"{label}: {VARIANT_LABELS[variant]}",
                     p50_ms=sample.p50_ms,
                     p99_ms=sample.p99_ms,
                     baseline=VARIANT_LABELS["disabled"],
@@ -406,6 +407,7 @@ def run(scale: str) -> list[Any]:
                     ratio=ratio,
                     target=target,
                     met=met,
+                    note=f"+{us_per_row:.2f} us/row",
                 )
             )
     return result
@@ -421,31 +423,8 @@ def _operation_label(operation: str, rows: int) -> str:
     }[operation]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", choices=("small", "default"), default="default")
-    args = parser.parse_args()
-    repo_root = Path(__file__).resolve().parent.parent
-    sys.path.insert(0, str(repo_root))
-    from benchmarks.__main__ import _point_at_bench_database, machine_description
-
-    _point_at_bench_database()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growthcompass.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    from benchmarks.timing import format_table
-
-    call_command("migrate", verbosity=0, interactive=False)
-    started = time.perf_counter()
-    rows = run(args.scale)
-    print(f"{machine_description()}; {ROWS[args.scale]:,} rows per operation, {ROUNDS[args.scale]} rounds")
-    print(format_table(rows))
-    print(f"\n{time.perf_counter() - started:.0f} s", file=sys.stderr)
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.standalone import main
+
+    raise SystemExit(main(run, __doc__, needs_dataset=False))

@@ -14,7 +14,7 @@ Rows (every baseline is measured in the same run, on the same payload):
   deleted the entry, and an invalidation until another process's in-process
   tier has evicted it (informative: the bounds the README documents).
 
-    python benchmarks/bench_cache.py [--scale small|default] [--reseed]
+    python benchmarks/bench_cache.py [--scale small|default] [--reseed]   # or: make bench
 
 ``small`` is 1,000 students, ``default`` 10,000, from ``seed_demo`` in the
 ``<database>_bench`` database (reused when it already has the students). The
@@ -23,56 +23,25 @@ benchmark works under a key prefix of its own, which it empties first.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import itertools
-import os
 import random
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-STUDENTS = {"small": 1_000, "default": 10_000, "large": 100_000}
+if TYPE_CHECKING:
+    from benchmarks.timing import Row
+
 RUNS = {"small": 3_000, "default": 5_000, "large": 5_000}
 MIX_READS = {"small": 20_000, "default": 50_000, "large": 100_000}
 ZIPF_S = 1.1
 WRITE_SHARE = 0.01
 SEED = 42
 NAME = "cache"
-
-
-def _interleaved(operations: dict[str, Callable[[], Any]], *, runs: int, block: int = 50) -> dict[str, Any]:
-    """Time each operation ``runs`` times, alternating in blocks so load drift hits all alike."""
-    from benchmarks.timing import summarise
-
-    for func in operations.values():
-        for _ in range(block):
-            func()
-    timings: dict[str, list[float]] = {name: [] for name in operations}
-    for _ in range(max(1, runs // block)):
-        for name, func in operations.items():
-            for _ in range(block):
-                started = time.perf_counter()
-                func()
-                timings[name].append((time.perf_counter() - started) * 1000)
-    return {name: summarise(values) for name, values in timings.items()}
-
-
-def _batched(func: Callable[[], Any], *, batch: int, samples: int) -> Any:
-    """Per-call latency of a sub-microsecond ``func``: time ``batch`` calls at a time."""
-    from benchmarks.timing import summarise
-
-    for _ in range(batch):
-        func()
-    timings = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        for _ in range(batch):
-            func()
-        timings.append((time.perf_counter() - started) * 1000 / batch)
-    return summarise(timings)
+BLOCK = 50
 
 
 def _wait(predicate: Callable[[], bool], timeout_s: float = 10.0) -> float:
@@ -90,12 +59,12 @@ def _wait(predicate: Callable[[], bool], timeout_s: float = 10.0) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def run(scale: str) -> list[dict[str, Any]]:
+def run(scale: str) -> list[Row]:
     from django.conf import settings
     from django.db import connection
     from django.test.utils import override_settings
 
-    from benchmarks.timing import row
+    from benchmarks.timing import batched, interleaved, row
     from growthcompass.cache.config import caches_from_url
     from growthcompass.cache.listener import InvalidationListener
     from growthcompass.cache.store import build_store, get_store
@@ -111,7 +80,7 @@ def run(scale: str) -> list[dict[str, Any]]:
     batch_ids = rng.sample(ids, 100)
     prefix = f"{settings.CACHES['default']['KEY_PREFIX']}-bench-cache"
     caches = caches_from_url(settings.REDIS_URL, key_prefix=prefix)
-    rows = []
+    rows: list[Row] = []
 
     with override_settings(CACHES=caches, CACHE_LOCAL_TIER=False, CACHE_LISTENER_IN_PROCESS=False):
         store = get_store()
@@ -125,13 +94,14 @@ def run(scale: str) -> list[dict[str, Any]]:
         def uncached() -> StudentSummary:
             return StudentSummary.from_model(Student.objects.select_related("user").get(pk=hot_id))
 
-        single = _interleaved(
+        single = interleaved(
             {
                 "raw": lambda: client.get(raw_key),
                 "cached": lambda: student_get(hot_id),
                 "orm": uncached,
             },
             runs=runs,
+            block=BLOCK,
         )
         rows.append(row(NAME, "raw redis-py GET (student entry bytes)", single["raw"], target="baseline"))
         rows.append(
@@ -158,7 +128,7 @@ def run(scale: str) -> list[dict[str, Any]]:
         )
 
         students_by_ids(batch_ids)
-        many = _interleaved(
+        many = interleaved(
             {
                 "batch": lambda: students_by_ids(batch_ids),
                 "singles": lambda: [student_get(i) for i in batch_ids],
@@ -194,7 +164,7 @@ def run(scale: str) -> list[dict[str, Any]]:
         assert store.subscriber is not None and store.subscriber.subscribed.wait(10)
         while store.key("student", hot_id) not in store.local._data:  # type: ignore[union-attr]
             student_get(hot_id)
-        local = _batched(lambda: student_get(hot_id), batch=200, samples=max(50, runs // 20))
+        local = batched(lambda: student_get(hot_id), batch=200, samples=max(50, runs // 20))
         rows.append(
             row(
                 NAME,
@@ -224,7 +194,7 @@ def run(scale: str) -> list[dict[str, Any]]:
             listener.stop()
             thread.join(5)
         _empty(store)
-    return [r.as_dict() for r in rows]
+    return rows
 
 
 def _empty(store: Any) -> None:
@@ -334,51 +304,17 @@ def _zipf_row(store: Any, ids: list[int], scale: str, rng: random.Random, orm_sa
     rate = stats["hit_rate"] or 0.0
     return row(
         NAME,
-        f"Zipf(s={ZIPF_S}) reads over {len(ids)} students, {writes} writes ({WRITE_SHARE:.0%}): hit rate {rate:.1%}",
+        f"Zipf(s={ZIPF_S}) reads over {len(ids)} students with {WRITE_SHARE:.0%} writes",
         summarise(timings),
         baseline="uncached ORM read",
         baseline_sample=orm_sample,
         target="informative",
+        note=f"hit rate {rate:.1%}, {writes} writes",
     )
 
 
-def _students_present() -> int:
-    from students.models import Student
-
-    return Student.objects.count()
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", choices=sorted(STUDENTS), default="small")
-    parser.add_argument("--reseed", action="store_true", help="Seed the demo data even if the students are there.")
-    args = parser.parse_args()
-    repo_root = Path(__file__).resolve().parent.parent
-    sys.path.insert(0, str(repo_root))
-    from benchmarks.__main__ import _point_at_bench_database, machine_description
-
-    _point_at_bench_database()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growthcompass.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-    from benchmarks.timing import Row, format_table
-    from growthcompass.demo import seed_demo
-
-    students = STUDENTS[args.scale]
-    if args.reseed or _students_present() != students:
-        started = time.perf_counter()
-        seed_demo(students=students, seed=SEED, reset=True, progress=sys.stderr.isatty())
-        print(f"seeded {students} students in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    started = time.perf_counter()
-    rows = run(args.scale)
-    print(f"{students:,} students; {machine_description()}; benchmark {time.perf_counter() - started:.1f} s")
-    print(format_table([Row(**r) for r in rows]))
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.standalone import main
+
+    raise SystemExit(main(run, __doc__))

@@ -11,7 +11,7 @@ Rows (every baseline is measured in the same run):
   read with tracking off (target: under 5%), and the point read with tracking
   on against off.
 
-    python benchmarks/bench_metrics.py [--scale small|default|large] [--reseed]
+    python benchmarks/bench_metrics.py [--scale small|default|large] [--reseed]   # or: make bench
 
 ``small`` is 1,000 students (~100,000 attendance rows), ``default`` 10,000
 (~1,000,000), ``large`` 100,000. The data comes from ``seed_demo`` in the
@@ -20,16 +20,14 @@ Rows (every baseline is measured in the same run):
 
 from __future__ import annotations
 
-import argparse
-import os
 import random
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-STUDENTS = {"small": 1_000, "default": 10_000, "large": 100_000}
+if TYPE_CHECKING:
+    from benchmarks.timing import Row
+
 RUNS = {"small": 300, "default": 300, "large": 200}
 LIVE_RUNS = {"small": 10, "default": 5, "large": 3}
 REFRESH_RUNS = {"small": 5, "default": 3, "large": 2}
@@ -37,46 +35,12 @@ SEED = 42
 NAME = "metrics"
 
 
-def _batched(func: Callable[[], Any], *, batch: int, samples: int) -> Any:
-    """Per-call latency of a very cheap ``func``: time ``batch`` calls at a time."""
-    from benchmarks.timing import summarise
-
-    timings = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        for _ in range(batch):
-            func()
-        timings.append((time.perf_counter() - started) * 1000 / batch)
-    return summarise(timings)
-
-
-def _interleaved(operations: dict[str, Callable[[], Any]], *, runs: int, block: int = 10) -> dict[str, Any]:
-    """Time each operation ``runs`` times, alternating in blocks of ``block`` calls.
-
-    On a shared machine the load drifts during a run; alternating makes the
-    drift land on every operation alike instead of on whichever ran last.
-    """
-    from benchmarks.timing import summarise
-
-    for func in operations.values():  # warm-up: caches, buffers, the plan of each statement
-        for _ in range(block):
-            func()
-    timings: dict[str, list[float]] = {name: [] for name in operations}
-    for _ in range(max(1, runs // block)):
-        for name, func in operations.items():
-            for _ in range(block):
-                started = time.perf_counter()
-                func()
-                timings[name].append((time.perf_counter() - started) * 1000)
-    return {name: summarise(values) for name, values in timings.items()}
-
-
-def run(scale: str) -> list[dict[str, Any]]:
+def run(scale: str) -> list[Row]:
     from django.db import connection, connections
     from django.db.models import F
     from django.test.utils import override_settings
 
-    from benchmarks.timing import measure, row, summarise
+    from benchmarks.timing import batched, interleaved, measure, row, summarise
     from growthcompass.db import monitoring
     from growthcompass.db.monitoring import tracker
     from students.metrics import (
@@ -90,11 +54,11 @@ def run(scale: str) -> list[dict[str, Any]]:
     runs = RUNS.get(scale, RUNS["default"])
     live_runs = LIVE_RUNS.get(scale, LIVE_RUNS["default"])
     refresh_runs = REFRESH_RUNS.get(scale, REFRESH_RUNS["default"])
-    rows = []
+    rows: list[Row] = []
     # DEBUG would make Django keep every query in connection.queries: not what production pays.
     # The live aggregate is slow on purpose; its slow-query warnings would only clutter the table.
     with override_settings(DEBUG=False, SLOW_QUERY_MS=60_000):
-        refreshes = _interleaved(
+        refreshes = interleaved(
             {
                 "plain": lambda: materialized_view_refresh(concurrently=False),
                 "concurrent": lambda: materialized_view_refresh(concurrently=True),
@@ -140,7 +104,7 @@ def run(scale: str) -> list[dict[str, Any]]:
         def queryset_get() -> None:
             StudentMetrics.objects.get(pk=next_id())
 
-        reads = _interleaved({"raw": raw_read, "orm": orm_read, "get": queryset_get}, runs=runs)
+        reads = interleaved({"raw": raw_read, "orm": orm_read, "get": queryset_get}, runs=runs)
         raw_sample, orm_sample, get_sample = reads["raw"], reads["orm"], reads["get"]
         rows.append(
             row(
@@ -214,8 +178,8 @@ def run(scale: str) -> list[dict[str, Any]]:
         def wrapped_noop() -> None:
             tracker(noop, template, (1,), False, context)
 
-        untracked_noop = _batched(lambda: noop(template, (1,), False, context), batch=2000, samples=100)
-        tracked_noop = _batched(wrapped_noop, batch=2000, samples=100)
+        untracked_noop = batched(lambda: noop(template, (1,), False, context), batch=2000, samples=100, warmup=False)
+        tracked_noop = batched(wrapped_noop, batch=2000, samples=100, warmup=False)
         cost = summarise([max(0.0, tracked_noop.p50_ms - untracked_noop.p50_ms)])
 
         # Then the point read end to end, with tracking off and on, interleaved so drift hits both.
@@ -230,7 +194,7 @@ def run(scale: str) -> list[dict[str, Any]]:
                 monitoring.uninstall()
             orm_read()
 
-        toggled = _interleaved({"on": tracked_read, "off": untracked_read}, runs=runs)
+        toggled = interleaved({"on": tracked_read, "off": untracked_read}, runs=runs)
         monitoring.install()
         on_sample, off_sample = toggled["on"], toggled["off"]
         rows.append(
@@ -255,52 +219,11 @@ def run(scale: str) -> list[dict[str, Any]]:
             )
         )
         tracker.reset()
-    return [r.as_dict() for r in rows]
-
-
-def _students_present() -> int:
-    from students.models import Student
-
-    return Student.objects.count()
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", choices=sorted(STUDENTS), default="small")
-    parser.add_argument("--reseed", action="store_true", help="Seed the demo data even if the students are there.")
-    args = parser.parse_args()
-    repo_root = Path(__file__).resolve().parent.parent
-    sys.path.insert(0, str(repo_root))
-    from benchmarks.__main__ import _point_at_bench_database, machine_description
-
-    _point_at_bench_database()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growthcompass.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-    from benchmarks.timing import Row, format_table
-    from growthcompass.demo import seed_demo
-
-    students = STUDENTS[args.scale]
-    if args.reseed or _students_present() != students:
-        started = time.perf_counter()
-        seed_demo(students=students, seed=SEED, reset=True, progress=sys.stderr.isatty())
-        print(f"seeded {students} students in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    from attendance.models import Attendance
-
-    attendance_rows = Attendance.objects.count()
-    started = time.perf_counter()
-    rows = run(args.scale)
-    print(
-        f"{students:,} students, {attendance_rows:,} attendance rows; {machine_description()}; "
-        f"benchmark {time.perf_counter() - started:.1f} s"
-    )
-    print(format_table([Row(**r) for r in rows]))
-    return 0
+    return rows
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.standalone import main
+
+    raise SystemExit(main(run, __doc__))

@@ -4,22 +4,23 @@ Baselines are measured in the same run: the plan Django computes for
 ``migrate --check`` (loading the graph and the applied history), and a no-op
 ``migrate`` with the checksum hook disconnected.
 
-    python benchmarks/bench_migrations.py [--scale small|default]
+    python benchmarks/bench_migrations.py [--scale small|default]   # or: make bench
 """
 
 from __future__ import annotations
 
-import argparse
 import io
-import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from benchmarks.timing import Row
 
 RUNS = {"small": 10, "default": 30, "large": 60}
 
 
-def run(scale: str) -> list[dict[str, Any]]:
+def run(scale: str) -> list[Row]:
     from django.apps import apps
     from django.core.management import call_command
     from django.db import connection
@@ -68,7 +69,7 @@ def run(scale: str) -> list[dict[str, Any]]:
             baseline_sample=baseline,
             target="<= 10x migrate --check",
             max_ratio=10.0,
-        ).as_dict(),
+        ),
         row(
             name,
             "migrate_status (checksums of every project file)",
@@ -77,7 +78,7 @@ def run(scale: str) -> list[dict[str, Any]]:
             baseline_sample=baseline,
             target="<= 5x migrate --check",
             max_ratio=5.0,
-        ).as_dict(),
+        ),
         row(
             name,
             "no-op migrate with the checksum hook",
@@ -86,32 +87,12 @@ def run(scale: str) -> list[dict[str, Any]]:
             baseline_sample=without_hook,
             target="<= 1.5x",
             max_ratio=1.5,
-        ).as_dict(),
+        ),
     ]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", choices=sorted(RUNS), default="default")
-    args = parser.parse_args()
-    repo_root = Path(__file__).resolve().parent.parent
-    sys.path.insert(0, str(repo_root))
-    from benchmarks.__main__ import _point_at_bench_database
-
-    _point_at_bench_database()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growthcompass.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-    from benchmarks.timing import Row, format_table
-
-    rows = run(args.scale)
-    print(format_table([Row(**r) for r in rows]))
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.standalone import main
+
+    raise SystemExit(main(run, __doc__, needs_dataset=False))

@@ -8,7 +8,7 @@ API within 1.25x of the ORM at p50. Informational rows: the cost of checking a
 query alone, a LIKE pattern (run as an anchored regular expression) against
 PostgreSQL's own ILIKE, and the JSON endpoint end to end.
 
-    python benchmarks/bench_query.py [--scale small|default|large] [--reseed]
+    python benchmarks/bench_query.py [--scale small|default|large] [--reseed]   # or: make bench
 
 ``small`` is 1,000 students (~100,000 attendance rows), ``default`` 10,000,
 ``large`` 100,000. The data comes from ``seed_demo`` in the ``<database>_bench``
@@ -17,41 +17,21 @@ database; it is reused when it already has the students.
 
 from __future__ import annotations
 
-import argparse
-import os
 import random
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-STUDENTS = {"small": 1_000, "default": 10_000, "large": 100_000}
+if TYPE_CHECKING:
+    from benchmarks.timing import Row
+
 RUNS = {"small": 400, "default": 300, "large": 200}
 SEED = 42
 NAME = "query"
 MAX_RATIO = 1.25
 
 
-def _paired(candidate: Callable[[], Any], baseline: Callable[[], Any], *, runs: int, warmup: int = 30) -> Any:
-    """Time ``candidate`` and ``baseline`` alternately; (candidate sample, baseline sample)."""
-    from benchmarks.timing import summarise
-
-    for _ in range(warmup):
-        candidate()
-        baseline()
-    first: list[float] = []
-    second: list[float] = []
-    for index in range(runs):
-        order = ((candidate, first), (baseline, second)) if index % 2 == 0 else ((baseline, second), (candidate, first))
-        for func, timings in order:
-            started = time.perf_counter()
-            func()
-            timings.append((time.perf_counter() - started) * 1000)
-    return summarise(first), summarise(second)
-
-
-def run(scale: str) -> list[dict[str, Any]]:
+def run(scale: str) -> list[Row]:
     from django.contrib.auth.models import User
     from django.db import connection
     from django.db.models import F
@@ -59,7 +39,7 @@ def run(scale: str) -> list[dict[str, Any]]:
     from django.test.utils import override_settings
 
     from attendance.models import Attendance
-    from benchmarks.timing import measure, row
+    from benchmarks.timing import measure, paired, row
     from courses.models import Enrollment
     from growthcompass.db import Condition, build_queryset, count, find_many, find_one
     from students.models import Student
@@ -71,7 +51,7 @@ def run(scale: str) -> list[dict[str, Any]]:
     course_ids = list(Enrollment.objects.values_list("course_id", flat=True).distinct()[:200])
     student_columns = ["user_id", "student_number", "grade_level", "status", "enrolled_on", "left_on", "leaving_reason"]
     attendance_columns = [f.attname for f in Attendance._meta.concrete_fields]
-    rows = []
+    rows: list[Row] = []
 
     def pick(values: list[Any]) -> Any:
         return values[rng.randrange(len(values))]
@@ -93,7 +73,7 @@ def run(scale: str) -> list[dict[str, Any]]:
                 .values(*student_columns)[:20]
             )
 
-        api, orm = _paired(api_page, orm_page, runs=runs)
+        api, orm = paired(api_page, orm_page, runs=runs)
         page_sample = api
         rows.append(
             row(
@@ -115,7 +95,7 @@ def run(scale: str) -> list[dict[str, Any]]:
             found = Student.objects.filter(student_number=pick(numbers)).order_by("pk").values(*student_columns)
             assert found.first() is not None
 
-        api, orm = _paired(api_one, orm_one, runs=runs)
+        api, orm = paired(api_one, orm_one, runs=runs)
         rows.append(
             row(
                 NAME,
@@ -135,7 +115,7 @@ def run(scale: str) -> list[dict[str, Any]]:
         def orm_count() -> None:
             Enrollment.objects.filter(status="active", course_id__in=[pick(course_ids) for _ in range(5)]).count()
 
-        api, orm = _paired(api_count, orm_count, runs=runs)
+        api, orm = paired(api_count, orm_count, runs=runs)
         rows.append(
             row(
                 NAME,
@@ -165,7 +145,7 @@ def run(scale: str) -> list[dict[str, Any]]:
                 .values(*attendance_columns)[:50]
             )
 
-        api, orm = _paired(api_attendance, orm_attendance, runs=runs)
+        api, orm = paired(api_attendance, orm_attendance, runs=runs)
         rows.append(
             row(
                 NAME,
@@ -213,7 +193,7 @@ def run(scale: str) -> list[dict[str, Any]]:
                 cursor.execute(like_sql, [f"{pick(prefixes)}%n"])
                 cursor.fetchall()
 
-        api, raw = _paired(api_pattern, raw_ilike, runs=runs)
+        api, raw = paired(api_pattern, raw_ilike, runs=runs)
         rows.append(
             row(
                 NAME,
@@ -242,7 +222,7 @@ def run(scale: str) -> list[dict[str, Any]]:
                 limit=20,
             )
 
-        http, plain = _paired(endpoint, direct, runs=max(50, runs // 2))
+        http, plain = paired(endpoint, direct, runs=max(50, runs // 2))
         rows.append(
             row(
                 NAME,
@@ -253,46 +233,11 @@ def run(scale: str) -> list[dict[str, Any]]:
                 target="informational",
             )
         )
-    return [r.as_dict() for r in rows]
-
-
-def _students_present() -> int:
-    from students.models import Student
-
-    return Student.objects.count()
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", choices=sorted(STUDENTS), default="small")
-    parser.add_argument("--reseed", action="store_true", help="Seed the demo data even if the students are there.")
-    args = parser.parse_args()
-    repo_root = Path(__file__).resolve().parent.parent
-    sys.path.insert(0, str(repo_root))
-    from benchmarks.__main__ import _point_at_bench_database, machine_description
-
-    _point_at_bench_database()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growthcompass.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-    from benchmarks.timing import Row, format_table
-    from growthcompass.demo import seed_demo
-
-    students = STUDENTS[args.scale]
-    if args.reseed or _students_present() != students:
-        started = time.perf_counter()
-        seed_demo(students=students, seed=SEED, reset=True, progress=sys.stderr.isatty())
-        print(f"seeded {students} students in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    started = time.perf_counter()
-    rows = run(args.scale)
-    print(f"{students:,} students; {machine_description()}; benchmark {time.perf_counter() - started:.1f} s")
-    print(format_table([Row(**r) for r in rows]))
-    return 0
+    return rows
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.standalone import main
+
+    raise SystemExit(main(run, __doc__))
