@@ -30,6 +30,12 @@ from growthcompass.env import env_float, env_int, env_str
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql"}
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 TLS_SSLMODES = frozenset({"require", "verify-ca", "verify-full"})
+# How long the pool keeps retrying (with doubling pauses) to replace a connection it lost.
+# psycopg's default is 5 minutes: after an outage of N seconds its retries are up to ~N
+# seconds apart and hold the pool's slots, so clients kept getting PoolTimeout for seconds
+# after the server was back. Giving up early frees the slot; the next client that waits
+# grows the pool again at once (tests/faults/test_postgres_restart.py).
+POOL_RECONNECT_TIMEOUT_S = 5.0
 # PG* variables a database can be described with when DATABASE_URL is unset.
 PG_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE")
 
@@ -120,6 +126,7 @@ def database_from_url(
         "max_size": pool_max_size,
         "timeout": pool_timeout_s,
         "max_idle": pool_max_idle_s,
+        "reconnect_timeout": POOL_RECONNECT_TIMEOUT_S,
     }
     config["OPTIONS"] = options
     return config

@@ -12,6 +12,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from growthcompass.db.config import (
+    POOL_RECONNECT_TIMEOUT_S,
     database_from_url,
     is_local_host,
     replica_from_url,
@@ -153,7 +154,13 @@ def test_a_malformed_pgport_names_the_variable() -> None:
 
 def test_pool_and_timeout_defaults_match_the_issue() -> None:
     config = database_from_url("postgres://app@db/app")
-    assert config["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 20, "timeout": 2.0, "max_idle": 30.0}
+    assert config["OPTIONS"]["pool"] == {
+        "min_size": 2,
+        "max_size": 20,
+        "timeout": 2.0,
+        "max_idle": 30.0,
+        "reconnect_timeout": POOL_RECONNECT_TIMEOUT_S,
+    }
     assert config["OPTIONS"]["options"] == "-c statement_timeout=30000"
     assert config["OPTIONS"]["connect_timeout"] == 5
     # The pool checks each connection before handing it out (Django passes this on as ``check``).
@@ -231,7 +238,13 @@ def test_settings_pool_and_timeouts_come_from_the_environment() -> None:
     )
     assert result.returncode == 0, result.stderr
     options = json.loads(result.stdout)
-    assert options["pool"] == {"min_size": 2, "max_size": 7, "timeout": 0.5, "max_idle": 12.0}
+    assert options["pool"] == {
+        "min_size": 2,
+        "max_size": 7,
+        "timeout": 0.5,
+        "max_idle": 12.0,
+        "reconnect_timeout": POOL_RECONNECT_TIMEOUT_S,
+    }
     assert options["options"] == "-c statement_timeout=1500"
     assert options["connect_timeout"] == 3
 
