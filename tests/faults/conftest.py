@@ -16,11 +16,14 @@ import signal
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import psutil
 import pytest
+import redis
+from django.conf import settings
 from django.db import connections
 
 from growthcompass import devservers
@@ -129,3 +132,31 @@ def private_redis() -> Iterator[PrivateRedis]:
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def delete_cache_keys(prefix: str) -> None:
+    """Delete every key under ``prefix`` on the configured Redis (a test's own prefix, never a shared one)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.unlink(*keys)
+    finally:
+        client.close()
+
+
+def unique_cache_prefix() -> str:
+    """A cache key prefix no other run has used.
+
+    The test database is created afresh each run and hands out the same ids
+    again, so a fixed prefix would find the previous run's entries for them.
+    """
+    return f"gc-faults-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def cache_prefix() -> Iterator[str]:
+    """``unique_cache_prefix()``, its keys deleted afterwards."""
+    prefix = unique_cache_prefix()
+    yield prefix
+    delete_cache_keys(prefix)

@@ -48,21 +48,23 @@ OPERATIONS = {
 }
 
 
-def _worker_env() -> dict[str, str]:
+def _worker_env(cache_prefix: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key != "PYTEST_VERSION"}
     env.update(
         DJANGO_SETTINGS_MODULE="growthcompass.settings",
         DJANGO_ENV="test",
         DATABASE_URL=suite_database_url(),  # the test database (a socket directory percent-encoded)
         REDIS_URL=settings.REDIS_URL,
-        CACHE_KEY_PREFIX="gc-faults-load",
+        CACHE_KEY_PREFIX=cache_prefix,
         DB_POOL_MAX_SIZE="5",
         LOG_LEVEL="WARNING",
     )
     return env
 
 
-def _start_workers(tmp_path: Path, student_ids: list[int], session_ids: list[int]) -> list[subprocess.Popen[str]]:
+def _start_workers(
+    tmp_path: Path, cache_prefix: str, student_ids: list[int], session_ids: list[int]
+) -> list[subprocess.Popen[str]]:
     processes = []
     for index in range(WORKERS):
         plan = {
@@ -79,7 +81,7 @@ def _start_workers(tmp_path: Path, student_ids: list[int], session_ids: list[int
             subprocess.Popen(
                 [sys.executable, "-m", "tests.faults.load_worker", str(plan_path)],
                 cwd=settings.BASE_DIR,
-                env=_worker_env(),
+                env=_worker_env(cache_prefix),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -123,7 +125,7 @@ def _report(results: list[dict[str, Any]]) -> str:
 
 
 def test_several_processes_of_mixed_load_run_without_a_single_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, cache_prefix: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seed_demo(students=DEMO_STUDENTS, seed=5, reset=True)
     materialized_view_refresh(concurrently=False)
@@ -131,7 +133,7 @@ def test_several_processes_of_mixed_load_run_without_a_single_error(
     session_ids = list(ClassSession.objects.order_by("pk").values_list("pk", flat=True)[:SESSIONS])
     assert len(student_ids) >= WORKERS * OWN_STUDENTS and len(session_ids) == SESSIONS
 
-    results = _collect(_start_workers(tmp_path, student_ids, session_ids))
+    results = _collect(_start_workers(tmp_path, cache_prefix, student_ids, session_ids))
     report = _report(results)
     with capsys.disabled():
         print("\n" + report)

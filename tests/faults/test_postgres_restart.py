@@ -36,7 +36,7 @@ from growthcompass.db.retry import retry_read
 from growthcompass.health.database import check_primary
 from tests.db.aliases import alias_for_url
 from tests.db.servers import StreamingPair
-from tests.faults.conftest import Deadline, run_in_threads
+from tests.faults.conftest import Deadline, delete_cache_keys, run_in_threads, unique_cache_prefix
 
 pytestmark = pytest.mark.slow
 
@@ -52,18 +52,20 @@ OUTAGE_ERRORS = (OperationalError, InterfaceError)
 def server(django_db_blocker: Any) -> Iterator[StreamingPair]:
     """A private PostgreSQL with the project's schema, reachable as ``ALIAS`` (its own pool)."""
     pair = StreamingPair()
+    prefix = unique_cache_prefix()
     try:
         pair.start_primary()
         with (
             django_db_blocker.unblock(),
             alias_for_url(ALIAS, pair.primary.url()),  # the pool and timeouts a deployment gets by default
             # ORM writes invalidate cache entries on commit: keep those to a prefix of this module's own.
-            override_settings(CACHES=caches_from_url(settings.REDIS_URL, key_prefix="gc-faults-restart")),
+            override_settings(CACHES=caches_from_url(settings.REDIS_URL, key_prefix=prefix)),
         ):
             call_command("migrate", database=ALIAS, verbosity=0, interactive=False)
             yield pair
     finally:
         pair.close()
+        delete_cache_keys(prefix)
 
 
 @dataclass

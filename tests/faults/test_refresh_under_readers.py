@@ -53,9 +53,9 @@ class Shared:
 
 
 @pytest.fixture
-def private_cache() -> Iterator[None]:
+def private_cache(cache_prefix: str) -> Iterator[None]:
     """Cached selectors on a prefix of this test's own (refreshes invalidate cached metrics)."""
-    with override_settings(CACHES=caches_from_url(settings.REDIS_URL, key_prefix="gc-faults-refresh")):
+    with override_settings(CACHES=caches_from_url(settings.REDIS_URL, key_prefix=cache_prefix)):
         yield
         reset_store()
 
