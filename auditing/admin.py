@@ -11,44 +11,16 @@ from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
-from django.core.paginator import Paginator
-from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.functional import cached_property
 
 from auditing.models import AuditLog, AuditOperation
 from auditing.registry import audited_models, audited_tables
 from auditing.triggers import redacted_columns
-
-# Below this many (estimated) rows the exact count is cheap enough.
-EXACT_COUNT_LIMIT = 100_000
-
-
-class EstimatedCountPaginator(Paginator):
-    """Counts an unfiltered audit log from the planner's estimate instead of a full scan.
-
-    The log grows by every change to every row; ``SELECT count(*)`` over it on
-    each changelist page would be the slowest query in the admin. Filtered
-    lists (by table, row, user, time) are counted exactly: their indexes make
-    that cheap.
-    """
-
-    @cached_property
-    def count(self) -> int:
-        query = getattr(self.object_list, "query", None)
-        if query is None or query.where:
-            return super().count
-        with connections[getattr(self.object_list, "db", DEFAULT_DB_ALIAS)].cursor() as cursor:
-            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = 'audit_log'::regclass")
-            row = cursor.fetchone()
-        estimate = int(row[0]) if row else -1
-        if estimate < EXACT_COUNT_LIMIT:
-            return super().count
-        return estimate
+from growthcompass.admin_paging import EstimatedCountPaginator
 
 
 class TableFilter(admin.SimpleListFilter):

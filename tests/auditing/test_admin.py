@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from auditing import admin as audit_admin
-from auditing.admin import EstimatedCountPaginator
 from auditing.models import AuditLog
 from courses.models import Term
+from growthcompass import admin_paging
+from growthcompass.admin_paging import EstimatedCountPaginator
 from tests.auditing.conftest import Entries, insert_entry
 from tests.factories import GuardianFactory, TermFactory, UserFactory
 
@@ -167,7 +168,7 @@ def test_an_unfiltered_list_of_a_large_log_is_counted_from_the_planner_estimate(
         cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = 'audit_log'::regclass")
         estimate = cursor.fetchone()[0]
     TermFactory.create_batch(2)  # after ANALYZE: the estimate is now stale
-    monkeypatch.setattr(audit_admin, "EXACT_COUNT_LIMIT", 0)
+    monkeypatch.setattr(admin_paging, "EXACT_COUNT_LIMIT", 0)
 
     assert EstimatedCountPaginator(AuditLog.objects.order_by("-id"), 50).count == estimate
     assert EstimatedCountPaginator(AuditLog.objects.order_by("-id"), 50).count != AuditLog.objects.count()
