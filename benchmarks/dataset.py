@@ -35,6 +35,9 @@ def point_at_bench_database() -> str:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growthcompass.settings")
     os.environ.setdefault("CACHE_KEY_PREFIX", "gc-bench")
+    # No invalidation listener thread competing with what is measured (on by default in
+    # development); the cache benchmark runs the listener it measures itself.
+    os.environ.setdefault("CACHE_LISTENER_IN_PROCESS", "0")
     return url
 
 
