@@ -73,6 +73,11 @@ class Attendance(models.Model):
         indexes = [
             models.Index(fields=["created_at"], name="idx_attendances_created_at"),
             models.Index(fields=["student", "session"], name="idx_attendance_student_session"),
+            # "Who was late, and by how much": partial, so only late rows (a few per cent)
+            # carry an entry and every other attendance write pays nothing for it.
+            models.Index(
+                fields=["-minutes_late"], name="idx_attendances_late", condition=Q(status=AttendanceStatus.LATE)
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["session", "student"], name="attendances_unique_session_student"),

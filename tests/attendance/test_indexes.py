@@ -1,0 +1,28 @@
+"""The partial index behind "who was late": usable for late rows, and only for them."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from attendance.models import Attendance, AttendanceStatus
+from tests.factories import AttendanceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def plan_of(status: str) -> str:
+    """The plan of the admin's late list, with sequential scans priced out (tables here are tiny)."""
+    AttendanceFactory.create(status=AttendanceStatus.LATE, minutes_late=12)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    queryset = Attendance.objects.filter(status=status).order_by("-minutes_late")[:100]
+    return queryset.explain(format="json")
+
+
+def test_the_late_list_can_be_served_by_the_partial_index() -> None:
+    assert "idx_attendances_late" in plan_of(AttendanceStatus.LATE)
+
+
+def test_other_statuses_are_not_in_the_partial_index() -> None:
+    assert "idx_attendances_late" not in plan_of(AttendanceStatus.PRESENT)
