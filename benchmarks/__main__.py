@@ -3,7 +3,7 @@
 Each ``benchmarks/bench_*.py`` module exposes ``run(scale: str) -> list[Row]``
 (``benchmarks.timing.Row``). The runner works on its own database
 (``<name>_bench`` beside the configured one) so development data is never
-reset by a benchmark; it seeds that database afresh with ``seed_demo`` at the
+reset by a benchmark; it recreates that database, seeds it with ``seed_demo`` at the
 chosen scale, runs the modules in name order, prints the table, writes the
 results as JSON (``benchmarks/results/latest.json`` unless ``--json``), and with
 ``--update-readme`` rewrites the README's performance section from them.
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.readme_from:
         report.update_readme(README, json.loads(args.readme_from.read_text()), README_COMMAND)
         return 0
-    dataset.point_at_bench_database()
+    dataset.point_at_bench_database(fresh=True)
     only = [name.strip() for name in args.only.split(",")] if args.only else None
     result = run_all(args.scale, only)
     print(report.format_table(report.rows_of(result)))

@@ -20,8 +20,13 @@ SCALES = {"small": 1_000, "default": 10_000, "large": 100_000}
 SEED = 42
 
 
-def point_at_bench_database() -> str:
-    """Set ``DATABASE_URL`` to ``<dbname>_bench`` on the configured (or embedded) server, creating it if needed."""
+def point_at_bench_database(*, fresh: bool = False) -> str:
+    """Set ``DATABASE_URL`` to ``<dbname>_bench`` on the configured (or embedded) server, creating it if needed.
+
+    ``fresh`` drops and recreates it first: the append-only ``audit_log`` keeps
+    every earlier run's rows (a reset cannot truncate it), and a log grown by
+    millions of rows makes the audit figures drift from run to run.
+    """
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
     url = os.environ.get("DATABASE_URL")
@@ -31,7 +36,9 @@ def point_at_bench_database() -> str:
         url = ensure_postgres(REPO_ROOT, dbname="growthcompass_bench")
     else:
         url = bench_database_url(url)
-        create_database_if_missing(url)
+    if fresh:
+        drop_database(url)
+    create_database_if_missing(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growthcompass.settings")
     os.environ.setdefault("CACHE_KEY_PREFIX", "gc-bench")
@@ -53,19 +60,35 @@ def bench_database_url(url: str) -> str:
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_bench"))
 
 
-def create_database_if_missing(url: str) -> None:
+def _maintenance(url: str) -> tuple[str, str]:
+    """The database name in ``url``, and a URL to the same server's ``postgres`` database."""
     from urllib.parse import urlsplit, urlunsplit
 
+    parts = urlsplit(url)
+    return parts.path.lstrip("/"), urlunsplit(parts._replace(path="/postgres"))
+
+
+def create_database_if_missing(url: str) -> None:
     import psycopg
     from psycopg import sql
 
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    name, admin_url = _maintenance(url)
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_database(url: str) -> None:
+    """Drop the bench database (never the configured one: see ``bench_database_url``)."""
+    import psycopg
+    from psycopg import sql
+
+    name, admin_url = _maintenance(url)
+    if not name.endswith("_bench"):
+        raise ValueError(f"refusing to drop {name!r}: only a *_bench database is the benchmarks' own")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def setup_django() -> None:
