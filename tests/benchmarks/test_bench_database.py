@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import psycopg
 import pytest
-from django.db import connection
 
 from benchmarks.dataset import create_database_if_missing, drop_database
-
-
-def server_url(dbname: str) -> str:
-    """A URL to ``dbname`` on the server the tests run against (unix-socket hosts percent-encoded)."""
-    db = connection.settings_dict
-    host = quote(db["HOST"] or "127.0.0.1", safe="")
-    return f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{host}:{db['PORT'] or 5432}/{dbname}"
+from tests.db.aliases import suite_database_url
 
 
 def database_exists(name: str) -> bool:
-    with psycopg.connect(server_url("postgres")) as conn:
+    with psycopg.connect(suite_database_url("postgres")) as conn:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
 
 
 def test_drop_then_create_gives_an_empty_database() -> None:
     name = "gc_runner_test_bench"
-    url = server_url(name)
+    url = suite_database_url(name)
     create_database_if_missing(url)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE leftover (id int)")
@@ -43,4 +34,4 @@ def test_drop_then_create_gives_an_empty_database() -> None:
 
 def test_only_a_bench_database_is_ever_dropped() -> None:
     with pytest.raises(ValueError, match="only a \\*_bench database"):
-        drop_database(server_url("growthcompass"))
+        drop_database(suite_database_url("growthcompass"))

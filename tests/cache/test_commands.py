@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -22,6 +21,7 @@ from courses.selectors import course_get, course_roster, courses_active
 from growthcompass.cache.store import build_store
 from students.selectors import student_get, student_guardians, students_by_ids
 from tests.cache.conftest import WAIT_S, the_student
+from tests.db.aliases import suite_database_url
 from tests.factories import EnrollmentFactory, GuardianFactory, StudentFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -159,12 +159,10 @@ def test_cache_clear_refuses_unclear_requests(cache_store, args, message):
 def test_cache_listener_command_invalidates_raw_sql_writes(cache_store, test_caches):
     student = StudentFactory.create(grade_level=4)
     student_get(student.pk)
-    db = connection.settings_dict
     env = {
         **os.environ,
         # The test database, and the test's own cache prefix.
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{quote(db['HOST'] or '127.0.0.1', safe='')}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": suite_database_url(),
         "CACHE_KEY_PREFIX": test_caches["default"]["KEY_PREFIX"],
         "REDIS_URL": settings.REDIS_URL,
     }

@@ -13,13 +13,14 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from growthcompass.db.config import database_from_url
 
 
-def suite_database_url() -> str:
-    """A URL for the database the suite runs against (the test database once pytest-django set it up)."""
+def suite_database_url(dbname: str | None = None) -> str:
+    """A URL for the database the suite runs against (the test database once pytest-django set it up),
+    or for ``dbname`` on the same server."""
     settings = connections[DEFAULT_DB_ALIAS].settings_dict
     host = (settings["HOST"] or "").replace("/", "%2F")
     port = f":{settings['PORT']}" if settings["PORT"] else ""
     password = f":{settings['PASSWORD']}" if settings["PASSWORD"] else ""
-    return f"postgres://{settings['USER']}{password}@{host}{port}/{settings['NAME']}"
+    return f"postgres://{settings['USER']}{password}@{host}{port}/{dbname or settings['NAME']}"
 
 
 @contextmanager
