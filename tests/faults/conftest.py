@@ -9,7 +9,6 @@ performance assertions; latencies are printed, not asserted.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import signal
@@ -17,7 +16,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -74,13 +73,6 @@ def run_in_threads(count: int, target: Callable[[int], None], *, timeout_s: floa
     stuck = [thread.name for thread in threads if thread.is_alive()]
     assert not stuck, f"threads still running after {timeout_s:g} s: {stuck}"
     return errors
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    """The nearest-rank percentile (``fraction`` 0.99 for p99) of a non-empty sample."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[rank - 1]
 
 
 def private_root(kind: str) -> Path:

@@ -23,11 +23,11 @@ import pytest
 from django.conf import settings
 
 from attendance.models import Attendance, ClassSession
+from benchmarks.timing import summarise
 from growthcompass.demo import seed_demo
 from students.metrics import materialized_view_refresh
 from students.models import Student
 from tests.db.aliases import suite_database_url
-from tests.faults.conftest import percentile
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -117,10 +117,8 @@ def _report(results: list[dict[str, Any]]) -> str:
         f"  {'operation':<22}{'count':>8}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}",
     ]
     for name, values in [*sorted(merged.items()), ("all", everything)]:
-        lines.append(
-            f"  {name:<22}{len(values):>8}{percentile(values, 0.5):>10.2f}"
-            f"{percentile(values, 0.99):>10.2f}{max(values):>10.2f}"
-        )
+        sample = summarise(values)
+        lines.append(f"  {name:<22}{sample.runs:>8}{sample.p50_ms:>10.2f}{sample.p99_ms:>10.2f}{max(values):>10.2f}")
     return "\n".join(lines)
 
 
