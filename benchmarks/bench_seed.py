@@ -1,6 +1,6 @@
 """``seed_demo``'s rows per second, against a raw COPY of the very same rows.
 
-Each round seeds a small school (500 students, about 55,000 rows across nine
+Each round seeds a small school (500 students, about 61,000 rows across nine
 tables) inside a transaction that is rolled back afterwards, so the dataset the
 other benchmarks use stays as it is: the domain tables are emptied (untimed)
 first, as ``seed_demo --reset`` would, then ``seed_demo`` is timed from the plan
