@@ -13,8 +13,11 @@ class AuditingConfig(AppConfig):
         from django.db import connections
         from django.db.backends.signals import connection_created
 
-        from auditing import checks, health  # noqa: F401 - registers the system and health checks
+        from auditing import checks  # noqa: F401 - registers the system checks
         from auditing.context import install_audit_wrapper
+        from auditing.registry import discover_audited_models
+
+        discover_audited_models()
 
         connection_created.connect(install_audit_wrapper, dispatch_uid="auditing.install_audit_wrapper")
         # Connections opened before this app was ready (none, normally) get it too.

@@ -2,9 +2,12 @@
 
 ``audit_log`` is written only by PostgreSQL triggers (``auditing.triggers``),
 so every path into the data is covered: the admin, services, ``bulk_create``,
-``queryset.update()``, raw SQL and ``psql``. The triggers are declared on proxy
-models inside this app, one per audited model, so their migrations live in
-``auditing/migrations`` and the audited apps never need to know.
+``queryset.update()``, raw SQL and ``psql``. An app audits its models by
+listing them in its own ``audit.py`` (``AUDITED_MODELS = (Student, Guardian)``);
+``auditing.registry`` registers the triggers on those models when this app is
+ready, so they migrate with the app that owns the table, and this app imports
+no domain app. ``auth_user`` is audited through the ``AuditedUser`` proxy below,
+since ``django.contrib.auth``'s migrations are not ours to extend.
 """
 
 from __future__ import annotations
@@ -14,11 +17,7 @@ from django.contrib.auth.models import User
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
-from attendance.models import Attendance, ClassSession
 from auditing.triggers import audit_log_triggers, audit_triggers
-from courses.models import Course, Enrollment, Term
-from feedback.models import ParsedStudentFeedback
-from students.models import Guardian, Student
 
 
 class AuditOperation(models.TextChoices):
@@ -104,72 +103,12 @@ class AuditLogGuard(AuditLog):
         triggers = audit_log_triggers()
 
 
-# --- The audited models ------------------------------------------------------------------
-# One proxy per audited model: the triggers live on the proxy, the table is the model's.
+# --- auth_user ---------------------------------------------------------------------------
 
 
 class AuditedUser(User):
+    """Carries the audit triggers of ``auth_user``."""
+
     class Meta:
         proxy = True
         triggers = audit_triggers()
-
-
-class AuditedStudent(Student):
-    class Meta:
-        proxy = True
-        triggers = audit_triggers()
-
-
-class AuditedGuardian(Guardian):
-    class Meta:
-        proxy = True
-        triggers = audit_triggers()
-
-
-class AuditedTerm(Term):
-    class Meta:
-        proxy = True
-        triggers = audit_triggers()
-
-
-class AuditedCourse(Course):
-    class Meta:
-        proxy = True
-        triggers = audit_triggers()
-
-
-class AuditedEnrollment(Enrollment):
-    class Meta:
-        proxy = True
-        triggers = audit_triggers()
-
-
-class AuditedClassSession(ClassSession):
-    class Meta:
-        proxy = True
-        triggers = audit_triggers()
-
-
-class AuditedAttendance(Attendance):
-    class Meta:
-        proxy = True
-        triggers = audit_triggers()
-
-
-class AuditedParsedStudentFeedback(ParsedStudentFeedback):
-    class Meta:
-        proxy = True
-        triggers = audit_triggers()
-
-
-AUDIT_PROXIES: tuple[type[models.Model], ...] = (
-    AuditedUser,
-    AuditedStudent,
-    AuditedGuardian,
-    AuditedTerm,
-    AuditedCourse,
-    AuditedEnrollment,
-    AuditedClassSession,
-    AuditedAttendance,
-    AuditedParsedStudentFeedback,
-)

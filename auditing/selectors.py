@@ -9,7 +9,8 @@ from typing import Any
 import pgtrigger
 from django.db import DEFAULT_DB_ALIAS, connections, models
 
-from auditing.models import AUDIT_PROXIES, AuditLog, AuditLogGuard, AuditLogQuerySet
+from auditing.models import AuditLog, AuditLogGuard, AuditLogQuerySet
+from auditing.registry import trigger_models as audit_trigger_models
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def audit_trigger_status(*, using: str = DEFAULT_DB_ALIAS) -> list[TriggerStatus
     """
     expected: list[tuple[str, str, str, str]] = []
     # pgtrigger annotates its model arguments as instances; it is given classes.
-    trigger_models: list[Any] = [*AUDIT_PROXIES, AuditLogGuard]
+    trigger_models: list[Any] = [*audit_trigger_models(), AuditLogGuard]
     for model in trigger_models:
         triggers: list[pgtrigger.Trigger] = getattr(model._meta, "triggers", [])
         for trigger in triggers:

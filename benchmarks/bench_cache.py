@@ -68,8 +68,9 @@ def run(scale: str) -> list[Row]:
     from growthcompass.cache.config import caches_from_url
     from growthcompass.cache.listener import InvalidationListener
     from growthcompass.cache.store import build_store, get_store
+    from students.cache import STUDENT_FAMILY
     from students.models import Student
-    from students.selectors import STUDENT_FAMILY, StudentSummary, student_get, students_by_ids
+    from students.selectors import StudentSummary, student_get, students_by_ids
 
     runs = RUNS[scale]
     rng = random.Random(SEED)

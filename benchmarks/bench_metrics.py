@@ -41,15 +41,13 @@ def run(scale: str) -> list[Row]:
     from django.test.utils import override_settings
 
     from benchmarks.timing import batched, interleaved, measure, row, summarise
+    from dashboards.live import student_metrics_live
+    from dashboards.models import StudentMetrics
+    from dashboards.refresh import materialized_view_refresh
+    from dashboards.selectors import student_metrics_get, student_metrics_lowest_attendance
     from growthcompass.db import monitoring
     from growthcompass.db.monitoring import tracker
-    from students.metrics import (
-        materialized_view_refresh,
-        student_metrics_get,
-        student_metrics_live,
-        student_metrics_lowest_attendance,
-    )
-    from students.models import Student, StudentMetrics
+    from students.models import Student
 
     runs = RUNS.get(scale, RUNS["default"])
     live_runs = LIVE_RUNS.get(scale, LIVE_RUNS["default"])

@@ -13,7 +13,9 @@ class GrowthCompassConfig(AppConfig):
         from django.conf import settings
 
         from growthcompass.db import monitoring
-        from growthcompass.health import database, matviews  # noqa: F401 - registers their health checks
+        from growthcompass.health import discover_checks
+
+        discover_checks()
 
         if settings.METRICS_QUERY_TRACKING:
             monitoring.install()

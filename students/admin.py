@@ -5,7 +5,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from courses.models import Enrollment
-from students import admin_metrics  # noqa: F401 - registers the read-only metrics admin
 from students.models import Guardian, Student
 
 

@@ -8,6 +8,7 @@ original schema.
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import Q
 
@@ -121,4 +122,14 @@ class Guardian(models.Model):
     def __str__(self) -> str:
         return f"{self.full_name} ({self.get_relationship_display()})"
 
-from students.models_metrics import StudentMetrics, ViewRefresh  # noqa: E402, F401 - the metrics models live beside these
+
+class StudentAccount(User):
+    """A student's login (``auth_user``), as the students app watches it.
+
+    A proxy, so the triggers that invalidate cached students when a name
+    changes (``students.cache``) live in this app's migrations, not in
+    ``django.contrib.auth``'s.
+    """
+
+    class Meta:
+        proxy = True

@@ -1,48 +1,49 @@
 """Redis caching that is never stale: cached selectors, invalidation from every write path, statistics.
 
-Modules: ``config`` (CACHES and the CACHE_* settings), ``families`` (key
-families and codecs), ``store`` (the two-tier store), ``local`` (the
-in-process tier), ``scripts`` (the Lua that makes invalidation race-free),
-``messages`` (invalidation payloads), ``transactions`` (what may be cached
-inside a transaction), ``invalidation`` (the ORM on-commit path),
-``listener`` (the PostgreSQL LISTEN loop), ``stats`` (counters), ``health``
-(the ``redis`` check).
-
-The cached selectors themselves live with their models
-(``students.selectors``, ``courses.selectors``). This package imports
-nothing at import time: ``settings`` imports ``growthcompass.cache.config``.
+Apps declare their families in their own ``cache.py`` with ``register``
+(``growthcompass.cache.registry``) and read them through ``get_store()``.
+The names below are the public API; they load lazily because ``settings``
+imports ``growthcompass.cache.config`` before Django is set up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, TypeVar
+import importlib
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from growthcompass.cache.families import Family
-    from growthcompass.cache.messages import Invalidation
-
-T = TypeVar("T")
-
-__all__ = ["cache_get", "cache_get_many", "invalidate"]
-
-
-def cache_get(family: Family[T], ident: int) -> T | None:
-    """The cached value of ``ident`` in ``family`` (loaded and stored on a miss); None if it does not exist."""
+    from growthcompass.cache.families import Family, PickleCodec, RowCodec, RowsCodec
+    from growthcompass.cache.invalidation import invalidate, invalidate_on_commit
+    from growthcompass.cache.registry import WrittenBy, register
     from growthcompass.cache.store import get_store
 
-    return get_store().get(family, ident)
+__all__ = [
+    "Family",
+    "PickleCodec",
+    "RowCodec",
+    "RowsCodec",
+    "WrittenBy",
+    "get_store",
+    "invalidate",
+    "invalidate_on_commit",
+    "register",
+]
+
+_HOMES = {
+    "Family": "families",
+    "PickleCodec": "families",
+    "RowCodec": "families",
+    "RowsCodec": "families",
+    "WrittenBy": "registry",
+    "register": "registry",
+    "get_store": "store",
+    "invalidate": "invalidation",
+    "invalidate_on_commit": "invalidation",
+}
 
 
-def cache_get_many(family: Family[T], ids: Iterable[int]) -> dict[int, T]:
-    """Values of the ``ids`` that exist, in one Redis round trip and at most one query."""
-    from growthcompass.cache.store import get_store
-
-    return get_store().get_many(family, ids)
-
-
-def invalidate(invalidation: Invalidation) -> bool:
-    """Invalidate entries now, e.g. ``invalidate({"student": frozenset({42})})``."""
-    from growthcompass.cache.store import get_store
-
-    return get_store().invalidate(invalidation)
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'growthcompass.cache' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"growthcompass.cache.{home}"), name)

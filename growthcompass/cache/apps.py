@@ -16,15 +16,22 @@ def _settings_changed(*, setting: str, **kwargs: Any) -> None:
 
 
 class CacheConfig(AppConfig):
-    """Cache infrastructure as an app: it owns the invalidation triggers' migrations."""
+    """Cache infrastructure as an app: it discovers the apps' cache families and owns the NOTIFY functions."""
 
     name = "growthcompass.cache"
     label = "gc_cache"
     verbose_name = "Cache"
 
     def ready(self) -> None:
-        from growthcompass.cache import health  # noqa: F401 - registers the "redis" health check
-        from growthcompass.cache.invalidation import connect_signals
+        from django.utils.module_loading import autodiscover_modules
 
+        from growthcompass.cache.invalidation import connect_signals
+        from growthcompass.cache.registry import app_labels
+        from growthcompass.cache.triggers import register_triggers
+
+        # Every app's cache.py declares its families; then their triggers and ORM receivers are generated.
+        autodiscover_modules("cache")
+        for app_label in app_labels():
+            register_triggers(app_label)
         connect_signals()
         setting_changed.connect(_settings_changed, dispatch_uid="growthcompass.cache.settings_changed")

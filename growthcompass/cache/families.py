@@ -1,24 +1,10 @@
 """Key families: what a cache entry holds, how it is loaded, and how long it may live.
 
-An entry's key is ``<prefix><family>:<id>``. The family names are shared with
-the invalidation triggers (``growthcompass/cache/migrations``), whose NOTIFY
-payloads say ``<family>:<id>,<id>`` or ``<family>:*``, so a name here is a
-contract with frozen SQL: add families, never rename one.
-
-Which writes invalidate which family (the triggers, and the ORM signal
-handlers in ``growthcompass.cache.invalidation``):
-
-=====================  =========================================================
-family                 invalidated by a committed write to
-=====================  =========================================================
-``student``            ``students`` (id), ``auth_user`` (username, names, email)
-``student_guardians``  ``guardians`` (student_id, old and new)
-``student_enrollments``  ``enrollments`` (student_id, old and new)
-``student_metrics``    ``view_refreshes`` (a refresh of ``student_metrics_mv``)
-``course``             ``courses`` (id), ``terms`` (name), ``auth_user`` (the teacher's names)
-``course_roster``      ``enrollments`` (course_id, old and new)
-``courses_active``     ``courses`` (a row whose ``is_active`` is or was true)
-=====================  =========================================================
+An entry's key is ``<prefix><family>:<id>``. Apps declare their families, and
+the writes that invalidate them, in their own ``cache.py`` with
+``growthcompass.cache.register`` (see ``growthcompass.cache.registry``); the
+generated NOTIFY payloads say ``<family>:<id>,<id>`` or ``<family>:*``, so a
+family's name is a contract with frozen SQL: add families, never rename one.
 """
 
 from __future__ import annotations
@@ -31,30 +17,6 @@ from typing import Generic, NamedTuple, Protocol, TypeVar
 T = TypeVar("T")
 # A NamedTuple class: the row codecs build values with its ``_make``.
 R = TypeVar("R", bound=NamedTuple)
-
-STUDENT = "student"
-STUDENT_GUARDIANS = "student_guardians"
-STUDENT_ENROLLMENTS = "student_enrollments"
-STUDENT_METRICS = "student_metrics"
-COURSE = "course"
-COURSE_ROSTER = "course_roster"
-COURSES_ACTIVE = "courses_active"
-
-KNOWN_FAMILIES: tuple[str, ...] = (
-    STUDENT,
-    STUDENT_GUARDIANS,
-    STUDENT_ENROLLMENTS,
-    STUDENT_METRICS,
-    COURSE,
-    COURSE_ROSTER,
-    COURSES_ACTIVE,
-)
-# What ``cache_clear --student ID`` / ``--course ID`` clear.
-STUDENT_FAMILIES: tuple[str, ...] = (STUDENT, STUDENT_GUARDIANS, STUDENT_ENROLLMENTS, STUDENT_METRICS)
-COURSE_FAMILIES: tuple[str, ...] = (COURSE, COURSE_ROSTER)
-# ``courses_active`` is a single entry; the triggers name it with this id.
-COURSES_ACTIVE_ID = 0
-
 
 class Codec(Protocol[T]):
     def encode(self, value: T) -> bytes: ...
@@ -130,8 +92,3 @@ class Family(Generic[T]):
     # Concurrent misses compute the value once (the others wait for it).
     stampede_lock: bool = False
 
-    def __post_init__(self) -> None:
-        # Flushing everything, the triggers and the commands know families by
-        # these names only; an undeclared family would escape them.
-        if self.name not in KNOWN_FAMILIES:
-            raise ValueError(f"Unknown cache family {self.name!r}: declare it in growthcompass/cache/families.py")

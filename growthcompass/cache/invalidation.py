@@ -7,6 +7,12 @@ per-object deletes of ``queryset.delete()``) also invalidate in a
 returns: the writer's next read, in any process, already misses. A rolled-back
 transaction discards its callbacks, so it invalidates nothing.
 
+The receivers are generated from the same ``WrittenBy`` declarations as the
+triggers (``growthcompass.cache.registry``). They may invalidate more than the
+triggers would (an ORM save does not say which columns changed unless
+``update_fields`` does), never less than the new row names; the old values of
+a moved row (an enrolment moved to another course) are left to the triggers.
+
 Writes that send no signals (``bulk_create``, ``bulk_update``,
 ``queryset.update()``, raw SQL, psql) rely on the listener alone.
 """
@@ -17,18 +23,17 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
+from psycopg import sql
 
-from growthcompass.cache import families
-from growthcompass.cache.messages import EVERYTHING, Invalidation
+from growthcompass.cache.messages import EVERYTHING, Invalidation, merge_into
+from growthcompass.cache.registry import WrittenBy, sources
 from growthcompass.cache.store import get_store
 from growthcompass.cache.transactions import note_uncommitted_write
 
-# The auth_user columns cached entries show; a save of others (last_login) changes nothing cached.
-USER_FIELDS = frozenset({"username", "first_name", "last_name", "email"})
+__all__ = ["EVERYTHING", "connect_signals", "invalidate", "invalidate_on_commit"]
 
 
 def invalidate(invalidation: Mapping[str, frozenset[int] | None]) -> bool:
@@ -46,87 +51,79 @@ def invalidate_on_commit(invalidation: Invalidation, *, using: str | None = None
     transaction.on_commit(functools.partial(invalidate, invalidation), using=alias, robust=True)
 
 
-def _ids(*values: Any) -> frozenset[int]:
-    return frozenset(int(v) for v in values if v is not None)
+def _attname(model: type[Model], column: str) -> str:
+    """The attribute of ``model`` that holds database column ``column`` (declarations name columns)."""
+    for field in model._meta.concrete_fields:
+        if field.column == column:
+            return field.attname
+    raise LookupError(f"{model._meta.label} has no column {column!r}")
 
 
-def _student_changed(sender: type[Model], instance: Model, using: str, **kwargs: Any) -> None:
-    invalidate_on_commit({families.STUDENT: _ids(instance.pk)}, using=using)
+def _counts(source: WrittenBy, instance: Model, created: bool, update_fields: frozenset[str] | None) -> bool:
+    if created and not source.inserts:
+        return False
+    if update_fields is not None and source.columns:
+        attnames = {_attname(type(instance), column) for column in source.columns}
+        if not attnames & set(update_fields):
+            return False  # e.g. a login's last_login
+    if source.whole_family and source.condition:
+        # A whole family is costly to lose: check the saved row. Elsewhere the
+        # condition may have held before the save, which is not known here.
+        return all(getattr(instance, _attname(type(instance), c)) == v for c, v in source.condition.items())
+    return True
 
 
-def _guardian_changed(sender: type[Model], instance: Any, using: str, **kwargs: Any) -> None:
-    invalidate_on_commit({families.STUDENT_GUARDIANS: _ids(instance.student_id)}, using=using)
+def _entry_ids(source: WrittenBy, instance: Model, using: str) -> frozenset[int]:
+    key = getattr(instance, _attname(type(instance), source.key))
+    if key is None:
+        return frozenset()
+    if source.via is None:
+        return frozenset({int(key)})
+    table, column = source.via
+    query = sql.SQL("SELECT id FROM {} WHERE {} = %s").format(sql.Identifier(table), sql.Identifier(column))
+    with connections[using].cursor() as cursor:
+        cursor.execute(query.as_string(None), [key])
+        return frozenset(int(row[0]) for row in cursor.fetchall())
 
 
-def _enrollment_changed(sender: type[Model], instance: Any, using: str, **kwargs: Any) -> None:
-    invalidate_on_commit(
-        {
-            families.STUDENT_ENROLLMENTS: _ids(instance.student_id),
-            families.COURSE_ROSTER: _ids(instance.course_id),
-        },
-        using=using,
-    )
+def _receiver(declared: list[tuple[str, int | None, WrittenBy]]) -> Any:
+    def changed(
+        sender: type[Model],
+        instance: Model,
+        using: str,
+        created: bool = False,
+        update_fields: frozenset[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        invalidation: Invalidation = {}
+        for family, single_entry_id, source in declared:
+            if not _counts(source, instance, created, update_fields):
+                continue
+            if source.whole_family:
+                merge_into(invalidation, {family: None})
+            elif single_entry_id is not None:
+                merge_into(invalidation, {family: frozenset({single_entry_id})})
+            elif not (created and source.via is not None):  # no row can name a row just created
+                ids = _entry_ids(source, instance, using)
+                if ids:
+                    merge_into(invalidation, {family: ids})
+        invalidate_on_commit(invalidation, using=using)
+
+    return changed
 
 
-def _course_changed(sender: type[Model], instance: Any, using: str, **kwargs: Any) -> None:
-    invalidate_on_commit(
-        {families.COURSE: _ids(instance.pk), families.COURSES_ACTIVE: _ids(families.COURSES_ACTIVE_ID)},
-        using=using,
-    )
-
-
-def _term_changed(sender: type[Model], instance: Any, using: str, created: bool = False, **kwargs: Any) -> None:
-    if created:
-        return  # no course can name a term that did not exist
-    from courses.models import Course
-
-    course_ids = Course.objects.using(using).filter(term_id=instance.pk).values_list("pk", flat=True)
-    invalidate_on_commit({families.COURSE: _ids(*course_ids)}, using=using)
-
-
-def _user_changed(
-    sender: type[Model],
-    instance: Any,
-    using: str,
-    created: bool = False,
-    update_fields: frozenset[str] | None = None,
-    **kwargs: Any,
-) -> None:
-    if update_fields is not None and not (USER_FIELDS & set(update_fields)):
-        return  # e.g. a login's last_login
-    if created:
-        # No course names a new user as its teacher yet; spare the lookup.
-        invalidate_on_commit({families.STUDENT: _ids(instance.pk)}, using=using)
-        return
-    from courses.models import Course
-
-    taught = Course.objects.using(using).filter(teacher_id=instance.pk).values_list("pk", flat=True)
-    invalidate_on_commit({families.STUDENT: _ids(instance.pk), families.COURSE: _ids(*taught)}, using=using)
-
-
-def _view_refreshed(sender: type[Model], instance: Any, using: str, created: bool = False, **kwargs: Any) -> None:
-    if created and instance.view_name == "student_metrics_mv" and instance.succeeded:
-        invalidate_on_commit({families.STUDENT_METRICS: None}, using=using)
+_connected: list[Any] = []
 
 
 def connect_signals() -> None:
-    """Connected from ``CacheConfig.ready()``."""
-    from courses.models import Course, Enrollment, Term
-    from students.models import Guardian, Student, ViewRefresh
-
-    receivers: list[tuple[Any, type[Model]]] = [
-        (_student_changed, Student),
-        (_guardian_changed, Guardian),
-        (_enrollment_changed, Enrollment),
-        (_course_changed, Course),
-        (_term_changed, Term),
-        (_user_changed, get_user_model()),
-    ]
-    for receiver, model in receivers:
-        uid = f"growthcompass.cache.{receiver.__name__}.{model._meta.label}"
+    """Connect one receiver per watched model (its concrete class: proxies send no signals of their own)."""
+    by_model: dict[type[Model], list[tuple[str, int | None, WrittenBy]]] = {}
+    for family, single_entry_id, source in sources():
+        concrete = source.model._meta.concrete_model or source.model
+        by_model.setdefault(concrete, []).append((family, single_entry_id, source))
+    for model, declared in by_model.items():
+        receiver = _receiver(declared)
+        _connected.append(receiver)  # signals hold weak references
+        uid = f"growthcompass.cache.invalidation.{model._meta.label}"
         post_save.connect(receiver, sender=model, dispatch_uid=f"{uid}.save")
         post_delete.connect(receiver, sender=model, dispatch_uid=f"{uid}.delete")
-    post_save.connect(_view_refreshed, sender=ViewRefresh, dispatch_uid="growthcompass.cache._view_refreshed")
-
-
-__all__ = ["EVERYTHING", "invalidate", "invalidate_on_commit"]

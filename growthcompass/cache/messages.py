@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from growthcompass.cache.families import KNOWN_FAMILIES
+from growthcompass.cache.registry import family_names
 
 # family -> ids, or None for the whole family. The family EVERYTHING stands for all of them.
 Invalidation = dict[str, frozenset[int] | None]
@@ -23,6 +23,7 @@ def parse_message(text: str) -> Invalidation:
     with frozen SQL, and a newer trigger must not break an older reader.
     """
     result: Invalidation = {}
+    known = family_names()
     for raw_part in text.split(";"):
         part = raw_part.strip()
         if not part:
@@ -30,7 +31,7 @@ def parse_message(text: str) -> Invalidation:
         if part == EVERYTHING:
             return {EVERYTHING: None}
         family, sep, ids_text = part.partition(":")
-        if not sep or family not in KNOWN_FAMILIES:
+        if not sep or family not in known:
             continue
         if ids_text == "*":
             merge_into(result, {family: None})

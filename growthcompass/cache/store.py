@@ -41,9 +41,10 @@ from redis.exceptions import RedisError
 
 from growthcompass.cache import messages, scripts
 from growthcompass.cache.config import CacheOptions
-from growthcompass.cache.families import KNOWN_FAMILIES, Family
+from growthcompass.cache.families import Family
 from growthcompass.cache.local import MISSING, LocalSubscriber, LocalTier
 from growthcompass.cache.messages import EVERYTHING, Invalidation, format_message, merge_into, parse_message
+from growthcompass.cache.registry import family_names
 from growthcompass.cache.stats import (
     BYPASSED,
     ERRORS,
@@ -390,7 +391,8 @@ class CacheStore:
         self._invalidate_script(
             keys=[self.seq_key, self.all_tombstone], args=[0, self.options.tombstone_ttl_s, self.channel, ""]
         )
-        deleted = self._unlink_matching(lambda suffix: suffix.split(":", 1)[0] in KNOWN_FAMILIES)
+        known = family_names()
+        deleted = self._unlink_matching(lambda suffix: suffix.split(":", 1)[0] in known)
         self.client.publish(self.channel, EVERYTHING)
         if self._failing:
             self._recovered()

@@ -2,9 +2,10 @@
 
 A check is a function returning a ``CheckResult``; ``run_checks`` times each
 one and turns an exception into a failed result, so one broken dependency
-never hides the state of the others. Features register their checks from
-their ``AppConfig.ready()`` (import the module that holds the decorated
-functions).
+never hides the state of the others. Each app registers its checks with
+``@register(name)`` in its own ``health.py``, which ``discover_checks()``
+imports for every installed app (``autodiscover_modules``, as the admin finds
+``admin.py``), once, when the infrastructure app is ready.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class CheckResult:
 
 _REGISTRY: dict[str, CheckFunction] = {}
 
+__all__ = ["CheckResult", "discover_checks", "human_duration", "register", "registered_checks", "run_checks"]
+
 
 def register(name: str) -> Callable[[CheckFunction], CheckFunction]:
     """Register ``func`` as the health check called ``name`` (re-registering replaces it)."""
@@ -37,6 +40,15 @@ def register(name: str) -> Callable[[CheckFunction], CheckFunction]:
         return func
 
     return decorator
+
+
+def discover_checks() -> None:
+    """Import every installed app's ``health`` module (the infrastructure's own checks first)."""
+    from django.utils.module_loading import autodiscover_modules
+
+    from growthcompass.health import database  # noqa: F401 - the database, replica and migrations checks
+
+    autodiscover_modules("health")
 
 
 def registered_checks() -> list[str]:
@@ -61,3 +73,17 @@ def run_checks(names: Iterable[str] | None = None) -> list[CheckResult]:
             CheckResult(name=result.name, ok=result.ok, detail=result.detail, duration_ms=elapsed_ms, data=result.data)
         )
     return results
+
+
+def human_duration(seconds: float) -> str:
+    """``95`` -> ``1 min 35 s``; ``7300`` -> ``2 h 1 min``."""
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min"
+    return f"{hours // 24} days {hours % 24} h"

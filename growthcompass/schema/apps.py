@@ -12,7 +12,6 @@ class SchemaConfig(AppConfig):
     verbose_name = "Schema migrations"
 
     def ready(self) -> None:
-        from growthcompass.schema import health  # noqa: F401 - registers the "migrations" health check
         from growthcompass.schema.hooks import after_migrate, before_migrate
 
         pre_migrate.connect(before_migrate, sender=self, dispatch_uid="growthcompass.schema.before_migrate")

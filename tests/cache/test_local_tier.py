@@ -11,8 +11,9 @@ import pytest
 
 from growthcompass.cache.local import MISSING, LocalTier
 from growthcompass.cache.store import build_store
+from students.cache import STUDENT_FAMILY
 from students.models import StudentStatus
-from students.selectors import STUDENT_FAMILY, student_get
+from students.selectors import student_get
 from students.services import student_leave
 from tests.cache.conftest import WAIT_S, the_student
 from tests.factories import StudentFactory

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from django.db import connections
 
-from courses.selectors import ROSTER_FAMILY
+from courses.cache import ROSTER_FAMILY
 from growthcompass.cache.families import Family
+from students.cache import STUDENT_FAMILY
 from students.models import Student, StudentStatus
-from students.selectors import STUDENT_FAMILY, StudentSummary, student_get
+from students.selectors import StudentSummary, student_get
 from students.services import student_leave
 from tests.cache.conftest import WAIT_S, the_student
 from tests.factories import StudentFactory

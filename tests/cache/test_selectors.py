@@ -8,14 +8,10 @@ import pytest
 from django.db import connection
 
 from courses.models import EnrollmentStatus
-from courses.selectors import (
-    course_roster,
-    courses_active,
-    courses_by_ids,
-    student_active_enrollments,
-)
+from courses.selectors import course_roster, courses_active, courses_by_ids, student_active_enrollments
+from dashboards.selectors import student_metrics
 from students.models import GuardianRelationship
-from students.selectors import student_get, student_guardians, student_metrics
+from students.selectors import student_get, student_guardians
 from tests.cache.conftest import the_course, the_student
 from tests.factories import (
     CourseFactory,

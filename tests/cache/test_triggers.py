@@ -106,7 +106,7 @@ def test_a_rolled_back_write_announces_nothing(notifications):
 
 
 def test_a_view_refresh_announces_every_metrics_entry(notifications):
-    from students.models import ViewRefresh
+    from dashboards.models import ViewRefresh
 
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     ViewRefresh.objects.create(

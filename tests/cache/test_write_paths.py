@@ -275,8 +275,8 @@ def test_a_transaction_reads_its_own_orm_writes(cache_store):
 
 
 def test_a_view_refresh_refreshes_cached_metrics(cache_store):
-    from students.metrics import materialized_view_refresh
-    from students.selectors import student_metrics
+    from dashboards.refresh import materialized_view_refresh
+    from dashboards.selectors import student_metrics
 
     student = StudentFactory.create()
     materialized_view_refresh(view="student_metrics_mv", concurrently=False)

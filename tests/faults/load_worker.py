@@ -130,7 +130,7 @@ class Worker:
         self.check(all(row["grade_level"] >= grade for row in rows), f"find_many grade >= {grade}")
 
     def read_metrics(self) -> None:
-        from students.metrics import student_metrics_get
+        from dashboards.selectors import student_metrics_get
 
         student_id = self.rng.choice(self.all_ids)
         row = student_metrics_get(student_id=student_id)
@@ -155,7 +155,7 @@ class Worker:
         self.attendance[f"{student.pk}:{session.pk}"] = str(status)
 
     def refresh_view(self) -> None:
-        from students.metrics import materialized_view_refresh
+        from dashboards.refresh import materialized_view_refresh
 
         result = materialized_view_refresh(concurrently=True, wait=True, wait_timeout_s=60)
         self.check(result.row_count == len(self.all_ids), f"refresh saw {result.row_count} rows")

@@ -26,12 +26,13 @@ from django.test import override_settings
 from django.utils import timezone
 
 from attendance.models import AttendanceStatus
+from dashboards.models import StudentMetrics
+from dashboards.refresh import materialized_view_refresh
+from dashboards.selectors import student_metrics, student_metrics_get
 from growthcompass.cache.config import caches_from_url
 from growthcompass.cache.store import reset_store
 from growthcompass.demo import seed_demo
-from students.metrics import materialized_view_refresh, student_metrics_get
-from students.models import Student, StudentMetrics
-from students.selectors import student_metrics
+from students.models import Student
 from tests.factories import AttendanceFactory, ClassSessionFactory, StudentFactory
 from tests.faults.conftest import run_in_threads
 

@@ -16,7 +16,10 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.test import override_settings
 from django.utils import timezone
 
-from growthcompass.health import CheckResult, register, registered_checks
+from dashboards.health import materialized_views_check
+from dashboards.models import ViewRefresh
+from dashboards.refresh import materialized_view_refresh
+from growthcompass.health import CheckResult, human_duration, register, registered_checks
 from growthcompass.health.database import (
     check_primary,
     check_replica,
@@ -24,10 +27,7 @@ from growthcompass.health.database import (
     replica_check,
     unapplied_migrations_check,
 )
-from growthcompass.health.matviews import human_duration, materialized_views_check
 from growthcompass.health.parallel import run_checks_in_parallel
-from students.metrics import materialized_view_refresh
-from students.models import ViewRefresh
 from tests.monitoring.conftest import extra_alias
 
 pytestmark = pytest.mark.django_db

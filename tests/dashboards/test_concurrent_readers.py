@@ -14,8 +14,8 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from attendance.models import AttendanceStatus
-from students.metrics import materialized_view_refresh
-from students.models import StudentMetrics
+from dashboards.models import StudentMetrics
+from dashboards.refresh import materialized_view_refresh
 from tests.factories import AttendanceFactory, ClassSessionFactory, StudentFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

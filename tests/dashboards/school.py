@@ -2,7 +2,7 @@
 
 ``expected_metrics`` is the oracle: per student, ORM aggregates over the base
 tables plus plain Python arithmetic -- no code shared with the view's SQL or
-with ``students.metrics.student_metrics_live``.
+with ``dashboards.live.student_metrics_live``.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from students.metrics import MATERIALIZED_VIEWS, RefreshAlreadyRunning, RefreshResult, materialized_view_refresh
-from students.models_metrics import ViewRefresh
+from dashboards.models import ViewRefresh
+from dashboards.refresh import MATERIALIZED_VIEWS, RefreshAlreadyRunning, RefreshResult, materialized_view_refresh
 
 
 class Command(BaseCommand):

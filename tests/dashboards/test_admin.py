@@ -12,13 +12,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from attendance.models import AttendanceStatus
-from students.metrics import materialized_view_refresh
-from students.models import Student, ViewRefresh
+from dashboards.models import ViewRefresh
+from dashboards.refresh import materialized_view_refresh
+from students.models import Student
 from tests.factories import AttendanceFactory, ClassSessionFactory, StudentFactory
 
 pytestmark = pytest.mark.django_db
 
-CHANGELIST = reverse("admin:students_studentmetrics_changelist")
+CHANGELIST = reverse("admin:dashboards_studentmetrics_changelist")
 
 
 def _student_with_rate(number: str, grade: int, present: int, absent: int) -> Student:
@@ -77,11 +78,11 @@ def test_title_says_how_old_the_numbers_are(staff_client: Client, school: None) 
 
 def test_nothing_can_be_added_changed_or_deleted(staff_client: Client, school: None) -> None:
     student = Student.objects.get(student_number="A-60")
-    assert staff_client.get(reverse("admin:students_studentmetrics_add")).status_code == 403
-    page = staff_client.get(reverse("admin:students_studentmetrics_change", args=[student.pk]))
+    assert staff_client.get(reverse("admin:dashboards_studentmetrics_add")).status_code == 403
+    page = staff_client.get(reverse("admin:dashboards_studentmetrics_change", args=[student.pk]))
     assert page.status_code == 200
     assert 'name="_save"' not in page.content.decode()  # a view page, not a form
     assert "60.00" in page.content.decode()
-    assert staff_client.post(reverse("admin:students_studentmetrics_delete", args=[student.pk])).status_code == 403
+    assert staff_client.post(reverse("admin:dashboards_studentmetrics_delete", args=[student.pk])).status_code == 403
     assert staff_client.get(CHANGELIST, {"q": "A-60"}).status_code == 200
     assert Decimal("60.00") == student.metrics.attendance_rate

@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
-from students.metrics import materialized_view_refresh, student_metrics_live
-from students.models import Student, StudentMetrics
+from dashboards.live import student_metrics_live
+from dashboards.models import StudentMetrics
+from dashboards.refresh import materialized_view_refresh
+from students.models import Student
+from tests.dashboards.school import METRIC_COLUMNS, build_school, expected_metrics
 from tests.factories import StudentFactory
-from tests.metrics.school import METRIC_COLUMNS, build_school, expected_metrics
 
 pytestmark = pytest.mark.django_db
 

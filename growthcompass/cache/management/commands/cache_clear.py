@@ -1,4 +1,4 @@
-"""Clear cache entries: a student's, a course's, those matching a pattern, or all of them."""
+"""Clear cache entries: a student's, a course's (any entity the registered families are keyed by), a pattern, or all."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ from typing import Any, TextIO
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 
-from growthcompass.cache import families
 from growthcompass.cache.messages import Invalidation, merge_into
+from growthcompass.cache.registry import clear_options
 from growthcompass.cache.store import get_store
 
 
 class Command(BaseCommand):
     help = (
-        "Clear cache entries. --student ID and --course ID invalidate every entry of that student or course "
+        "Clear cache entries. --student ID and --course ID (one option per entity the cache families are keyed "
+        "by) invalidate every entry of that student or course "
         "(as a write would, so a read racing the clear cannot put the old value back); --pattern GLOB deletes "
         "the keys under the cache prefix matching GLOB (e.g. 'student:1*'); --all invalidates every entry of "
         "every family and asks for confirmation unless --yes. Statistics are kept (cache_stats --reset)."
@@ -23,22 +24,32 @@ class Command(BaseCommand):
     stealth_options = ("stdin",)
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--student", type=int, action="append", default=[], metavar="ID", help="A student id.")
-        parser.add_argument("--course", type=int, action="append", default=[], metavar="ID", help="A course id.")
+        for entity, entries in clear_options().items():
+            parser.add_argument(
+                f"--{entity.replace('_', '-')}",
+                dest=f"entity_{entity}",
+                type=int,
+                action="append",
+                default=[],
+                metavar="ID",
+                help=f"A {entity} id: clears its entries of {', '.join(name for name, _ in entries)}.",
+            )
         parser.add_argument("--pattern", metavar="GLOB", help="A Redis glob, matched after the key prefix.")
         parser.add_argument("--all", action="store_true", help="Every entry of every family.")
         parser.add_argument("--yes", action="store_true", help="Do not ask for confirmation (--all).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        students: list[int] = options["student"]
-        courses: list[int] = options["course"]
+        chosen_ids: dict[str, list[int]] = {
+            entity: options[f"entity_{entity}"] for entity in clear_options() if options.get(f"entity_{entity}")
+        }
         pattern: str | None = options["pattern"]
         everything: bool = options["all"]
-        chosen = sum(bool(x) for x in (students or courses, pattern, everything))
+        entity_flags = ", ".join(f"--{entity.replace('_', '-')} ID" for entity in clear_options())
+        chosen = sum(bool(x) for x in (chosen_ids, pattern, everything))
         if chosen == 0:
-            raise CommandError("Say what to clear: --student ID, --course ID, --pattern GLOB or --all.")
+            raise CommandError(f"Say what to clear: {entity_flags}, --pattern GLOB or --all.")
         if chosen > 1:
-            raise CommandError("--student/--course, --pattern and --all cannot be combined; run them separately.")
+            raise CommandError(f"{entity_flags}, --pattern and --all cannot be combined; run them separately.")
         if pattern is not None and (not pattern.strip() or pattern.startswith("~")):
             raise CommandError("--pattern must be a non-empty glob, and the '~' bookkeeping keys are not for clearing.")
         store = get_store()
@@ -53,14 +64,14 @@ class Command(BaseCommand):
                 self.stdout.write(f"Deleted {deleted} key(s) matching {store.prefix}{pattern}.")
             else:
                 invalidation: Invalidation = {}
-                for student_id in students:
-                    merge_into(invalidation, {f: frozenset({student_id}) for f in families.STUDENT_FAMILIES})
-                for course_id in courses:
-                    merge_into(invalidation, {f: frozenset({course_id}) for f in families.COURSE_FAMILIES})
-                if courses:
-                    merge_into(invalidation, {families.COURSES_ACTIVE: frozenset({families.COURSES_ACTIVE_ID})})
+                entries_of = clear_options()
+                for entity, ids in chosen_ids.items():
+                    for ident in ids:
+                        for family, single_entry_id in entries_of[entity]:
+                            entry = ident if single_entry_id is None else single_entry_id
+                            merge_into(invalidation, {family: frozenset({entry})})
                 deleted = store.invalidate_or_raise(invalidation)
-                what = ", ".join([*(f"student {i}" for i in students), *(f"course {i}" for i in courses)])
+                what = ", ".join(f"{entity} {ident}" for entity, ids in chosen_ids.items() for ident in ids)
                 self.stdout.write(f"Invalidated the entries of {what}: {deleted} deleted.")
         except RedisError as exc:
             raise CommandError(f"Redis is unavailable: {exc}") from exc

@@ -3,9 +3,10 @@
 The view is created (and only ever changed) by migrations; ``StudentMetrics``
 is an unmanaged model over it so views and the admin read it through the ORM.
 ``ViewRefresh`` records every refresh so anyone can tell how old the numbers
-are (``students.metrics.view_age``).
+are (``dashboards.refresh.view_age``).
 
-Definitions (the view's SQL in ``students/migrations/0002_student_metrics.py``
+Definitions (the view's SQL in ``students/migrations/0002_student_metrics.py``,
+where the view was created before this app took it over,
 is the source of truth; the README repeats them for staff):
 
 * *sessions scheduled* -- held (not cancelled) sessions dated up to today of the

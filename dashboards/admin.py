@@ -14,9 +14,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from growthcompass.health.matviews import human_duration
-from students.metrics import view_last_refresh
-from students.models_metrics import StudentMetrics
+from dashboards.models import StudentMetrics
+from dashboards.refresh import view_last_refresh
+from growthcompass.health import human_duration
 
 
 class AttendanceBelowFilter(admin.SimpleListFilter):

@@ -5,27 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connections
 
-from growthcompass.health import CheckResult, register
-
-
-def human_duration(seconds: float) -> str:
-    """``95`` -> ``1 min 35 s``; ``7300`` -> ``2 h 1 min``."""
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds} s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min"
-    return f"{hours // 24} days {hours % 24} h"
+from dashboards.refresh import MATERIALIZED_VIEWS, view_age
+from growthcompass.health import CheckResult, human_duration, register
 
 
 @register("materialized_views")
 def materialized_views_check() -> CheckResult:
-    from students.metrics import MATERIALIZED_VIEWS, view_age
-
     limit = settings.METRICS_VIEW_MAX_AGE_S
     with connections["default"].cursor() as cursor:
         cursor.execute(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from django.forms.models import model_to_dict
 
-from students.metrics import materialized_view_refresh, student_metrics_get, student_metrics_lowest_attendance
-from students.models import StudentMetrics
+from dashboards.models import StudentMetrics
+from dashboards.refresh import materialized_view_refresh
+from dashboards.selectors import student_metrics_get, student_metrics_lowest_attendance
+from tests.dashboards.school import build_school
 from tests.factories import StudentFactory
-from tests.metrics.school import build_school
 
 pytestmark = pytest.mark.django_db
 

@@ -16,14 +16,14 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from students.metrics import (
+from dashboards.models import StudentMetrics, ViewRefresh
+from dashboards.refresh import (
     RefreshAlreadyRunning,
     materialized_view_refresh,
     refresh_lock_key,
     view_age,
     view_last_refresh,
 )
-from students.models import StudentMetrics, ViewRefresh
 from tests.factories import StudentFactory
 
 pytestmark = pytest.mark.django_db
