@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "courses",
     "attendance",
     "feedback",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -24,7 +24,7 @@ from django.conf import settings
 
 from attendance.models import Attendance, ClassSession
 from benchmarks.timing import summarise
-from growthcompass.demo import seed_demo
+from demo.services import seed_demo
 from students.metrics import materialized_view_refresh
 from students.models import Student
 from tests.db.aliases import suite_database_url

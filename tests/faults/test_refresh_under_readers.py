@@ -26,9 +26,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from attendance.models import AttendanceStatus
+from demo.services import seed_demo
 from growthcompass.cache.config import caches_from_url
 from growthcompass.cache.store import reset_store
-from growthcompass.demo import seed_demo
 from students.metrics import materialized_view_refresh, student_metrics_get
 from students.models import Student, StudentMetrics
 from students.selectors import student_metrics
