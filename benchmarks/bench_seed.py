@@ -51,16 +51,16 @@ def _raw_cursor_work(work: Callable[[psycopg.Cursor[Any]], float]) -> float:
 
 def _empty_domain_tables(cursor: psycopg.Cursor[Any]) -> None:
     """What ``seed_demo(reset=True)`` does first: truncate the domain tables, delete the demo users."""
-    from growthcompass.demo import service
+    from demo import services
 
-    service._reset(cursor)
+    services._reset(cursor)
 
 
 def _capture_statement(table: Any) -> Any:
     """``COPY (SELECT <loader's columns> FROM table) TO STDOUT``; only the demo users of ``auth_user``."""
     from psycopg import sql
 
-    from growthcompass.demo.service import DEMO_USERNAME_PATTERNS
+    from demo.services import DEMO_USERNAME_PATTERNS
 
     query = sql.SQL("SELECT {columns} FROM {table}").format(
         columns=sql.SQL(", ").join(sql.Identifier(c) for c in table.columns), table=sql.Identifier(table.name)
@@ -73,8 +73,8 @@ def _capture_statement(table: Any) -> Any:
 
 def _seed_and_capture(captured: dict[str, bytes], counts: dict[str, int]) -> Callable[[Any], float]:
     def work(cursor: psycopg.Cursor[Any]) -> float:
-        from growthcompass.demo import seed_demo
-        from growthcompass.demo.loader import LOAD_ORDER
+        from demo.loader import LOAD_ORDER
+        from demo.services import seed_demo
 
         started = time.perf_counter()
         result = seed_demo(students=STUDENTS, reset=False)
@@ -92,7 +92,7 @@ def _copy_back(captured: dict[str, bytes]) -> Callable[[Any], float]:
     def work(cursor: psycopg.Cursor[Any]) -> float:
         from psycopg import sql
 
-        from growthcompass.demo.loader import LOAD_ORDER
+        from demo.loader import LOAD_ORDER
 
         started = time.perf_counter()
         for table in LOAD_ORDER:

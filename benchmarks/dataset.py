@@ -127,7 +127,7 @@ _last_seeded: list[Dataset] = []
 
 def seed_dataset(students: int) -> Dataset:
     """Reset the bench database's domain tables and seed ``students`` with ``seed_demo``."""
-    from growthcompass.demo import seed_demo
+    from demo.services import seed_demo
 
     started = time.perf_counter()
     seeded = seed_demo(students=students, seed=SEED, reset=True, progress=sys.stderr.isatty())
@@ -156,7 +156,7 @@ def table_counts() -> dict[str, int]:
     """Row counts of the seeded tables, exact (a few hundred ms at the default scale)."""
     from django.db import connection
 
-    from growthcompass.demo.loader import LOAD_ORDER
+    from demo.loader import LOAD_ORDER
 
     counts = {}
     with connection.cursor() as cursor:

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "attendance",
     "feedback",
     "dashboards",
+    "demo",
 ]
 
 MIDDLEWARE = [

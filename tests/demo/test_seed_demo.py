@@ -20,12 +20,13 @@ from django.utils import timezone
 from attendance.models import Attendance, AttendanceStatus, ClassSession
 from auditing.models import AuditLog
 from courses.models import Course, Enrollment, EnrollmentStatus, Term
+from demo.attendance_rows import count_attendance, iter_attendance
+from demo.loader import PlanLoader
+from demo.plan import build_plan
+from demo.rows import PlanOptions
+from demo.services import DemoSeedRefused, SeedResult, seed_demo
 from feedback.models import ParsedStudentFeedback
 from feedback.scores import SCORE_DIMENSIONS, validate_scores
-from growthcompass.demo import DemoSeedRefused, PlanOptions, SeedResult, seed_demo
-from growthcompass.demo.attendance_rows import count_attendance, iter_attendance
-from growthcompass.demo.loader import PlanLoader
-from growthcompass.demo.plan import build_plan
 from students.models import Guardian, Student
 from tests.factories import UserFactory
 

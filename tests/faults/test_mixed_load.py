@@ -25,7 +25,7 @@ from django.conf import settings
 from attendance.models import Attendance, ClassSession
 from benchmarks.timing import summarise
 from dashboards.refresh import materialized_view_refresh
-from growthcompass.demo import seed_demo
+from demo.services import seed_demo
 from students.models import Student
 from tests.db.aliases import suite_database_url
 

@@ -22,8 +22,8 @@ import psycopg
 from psycopg import sql
 from tqdm import tqdm
 
-from growthcompass.demo.attendance_rows import iter_attendance
-from growthcompass.demo.rows import DemoPlan
+from demo.attendance_rows import iter_attendance
+from demo.rows import DemoPlan
 
 # How many rows to write between progress-bar refreshes.
 PROGRESS_STEP = 10_000

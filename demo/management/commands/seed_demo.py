@@ -1,4 +1,4 @@
-"""``manage.py seed_demo``: a thin shell around ``growthcompass.demo.seed_demo``."""
+"""``manage.py seed_demo``: a thin shell around ``demo.services.seed_demo``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from auditing.commands import add_as_user_argument, audit_context_from_options
-from growthcompass.demo import DEFAULT_SEED, DemoSeedRefused, demo_data_present, seed_demo
+from demo.services import DEFAULT_SEED, DemoSeedRefused, demo_data_present, seed_demo
 
 
 def _at_least_one(value: str) -> int:

@@ -1,7 +1,7 @@
 """What to generate: a pure, deterministic description of the demo school.
 
 ``build_plan`` turns ``(students, seed, today)`` into the rows of
-``growthcompass.demo.rows``, which refer to each other by *list position* (a
+``demo.rows``, which refer to each other by *list position* (a
 course names its term as an index into ``plan.terms``). Nothing here touches
 the database or the clock, so the same arguments give the same plan on any
 machine -- the property the reproducibility test relies on.
@@ -14,9 +14,9 @@ import math
 import random
 
 from courses.models import EnrollmentStatus
-from growthcompass.demo import catalogue, names
-from growthcompass.demo.feedback_notes import plan_feedback
-from growthcompass.demo.rows import (
+from demo import catalogue, names
+from demo.feedback_notes import plan_feedback
+from demo.rows import (
     AttendanceProfile,
     DemoPlan,
     PlannedCourse,
@@ -28,7 +28,7 @@ from growthcompass.demo.rows import (
     PlannedUser,
     PlanOptions,
 )
-from growthcompass.demo.streams import stream, weighted
+from demo.streams import stream, weighted
 from students.models import GradeLevel, GuardianRelationship, StudentStatus
 
 MAX_SECTION_SIZE = 30

@@ -17,10 +17,10 @@ from psycopg import sql
 from tqdm import tqdm
 
 from auditing.context import bind_audit_context
-from growthcompass.demo.attendance_rows import count_attendance
-from growthcompass.demo.loader import PlanLoader
-from growthcompass.demo.plan import build_plan
-from growthcompass.demo.rows import DemoPlan, PlanOptions
+from demo.attendance_rows import count_attendance
+from demo.loader import PlanLoader
+from demo.plan import build_plan
+from demo.rows import DemoPlan, PlanOptions
 
 DEFAULT_SEED = 42
 

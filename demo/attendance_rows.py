@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from attendance.models import AttendanceStatus
-from growthcompass.demo import catalogue
-from growthcompass.demo.rows import DemoPlan
-from growthcompass.demo.streams import stream
+from demo import catalogue
+from demo.rows import DemoPlan
+from demo.streams import stream
 
 PRESENT = str(AttendanceStatus.PRESENT)
 LATE = str(AttendanceStatus.LATE)

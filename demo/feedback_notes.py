@@ -12,10 +12,10 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+from demo import catalogue, feedback_text
+from demo.rows import DemoPlan, PlannedFeedback
+from demo.streams import stream, weighted
 from feedback.scores import SCORE_DIMENSIONS, SCORE_MAX, SCORE_MIN
-from growthcompass.demo import catalogue, feedback_text
-from growthcompass.demo.rows import DemoPlan, PlannedFeedback
-from growthcompass.demo.streams import stream, weighted
 
 NOTES_PER_STUDENT_WEIGHTS: dict[int, int] = {1: 25, 2: 35, 3: 25, 4: 15}
 ALL_DIMENSIONS_RATE = 0.55
