@@ -41,9 +41,9 @@ test: setup
 test-slow: setup
 	$(BIN)/python -m pytest -m slow
 
-## bench: build the benchmark dataset, run benchmarks/, print the table, refresh the README section.
+## bench: build the benchmark dataset, run benchmarks/, print the table, refresh the generated section of docs/performance.md.
 bench: setup
-	$(BIN)/python -m benchmarks --scale $(SCALE) --update-readme
+	$(BIN)/python -m benchmarks --scale $(SCALE) --update-docs
 
 devservers-start: $(INSTALLED)
 	$(BIN)/python -m growthcompass.devservers start

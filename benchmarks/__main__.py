@@ -6,11 +6,11 @@ Each ``benchmarks/bench_*.py`` module exposes ``run(scale: str) -> list[Row]``
 reset by a benchmark; it recreates that database, seeds it with ``seed_demo`` at the
 chosen scale, runs the modules in name order, prints the table, writes the
 results as JSON (``benchmarks/results/latest.json`` unless ``--json``), and with
-``--update-readme`` rewrites the README's performance section from them.
+``--update-docs`` rewrites the generated section of ``docs/performance.md`` from them.
 
-    python -m benchmarks [--scale small|default|large] [--only admin,query] [--update-readme]
+    python -m benchmarks [--scale small|default|large] [--only admin,query] [--update-docs]
     python -m benchmarks --compare OLD.json NEW.json
-    python -m benchmarks --readme-from RESULTS.json   # re-render the README section, no run
+    python -m benchmarks --docs-from RESULTS.json   # re-render the docs section, no run
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from benchmarks import dataset, report
 from benchmarks.timing import Row
 
 BENCH_DIR = Path(__file__).resolve().parent
-README = dataset.REPO_ROOT / "README.md"
-README_COMMAND = "make bench"
+PERFORMANCE_DOC = dataset.REPO_ROOT / "docs" / "performance.md"
+DOC_COMMAND = "make bench"
 
 
 def discover() -> list[str]:
@@ -81,15 +81,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated benchmark names (e.g. cache,audit)")
     parser.add_argument("--json", type=Path, default=BENCH_DIR / "results" / "latest.json", help="results file")
     parser.add_argument("--compare", nargs=2, type=Path, metavar=("OLD", "NEW"), help="compare two results files")
-    parser.add_argument("--update-readme", action="store_true", help="rewrite the README's performance section")
-    parser.add_argument("--readme-from", type=Path, metavar="RESULTS", help="rewrite the README section from a file")
+    parser.add_argument(
+        "--update-docs", action="store_true", help="rewrite the generated section of docs/performance.md"
+    )
+    parser.add_argument(
+        "--docs-from", type=Path, metavar="RESULTS", help="rewrite that section from a results file, no run"
+    )
     args = parser.parse_args(argv)
 
     if args.compare:
         print(report.compare_files(*args.compare))
         return 0
-    if args.readme_from:
-        report.update_readme(README, json.loads(args.readme_from.read_text()), README_COMMAND)
+    if args.docs_from:
+        report.update_doc(PERFORMANCE_DOC, json.loads(args.docs_from.read_text()), DOC_COMMAND)
         return 0
     dataset.point_at_bench_database(fresh=True)
     only = [name.strip() for name in args.only.split(",")] if args.only else None
@@ -99,12 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"written to {args.json}", file=sys.stderr)
-    if args.update_readme:
+    if args.update_docs:
         if only:
-            print("not updating README.md from a partial run (--only)", file=sys.stderr)
+            print(f"not updating {PERFORMANCE_DOC.name} from a partial run (--only)", file=sys.stderr)
         else:
-            report.update_readme(README, result, README_COMMAND)
-            print(f"updated the performance section of {README}", file=sys.stderr)
+            report.update_doc(PERFORMANCE_DOC, result, DOC_COMMAND)
+            print(f"updated the performance section of {PERFORMANCE_DOC}", file=sys.stderr)
     return 0
 
 
