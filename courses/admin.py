@@ -5,6 +5,8 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 from courses.models import Course, Enrollment, EnrollmentStatus, Term
+from students.admin import StudentAdmin
+from students.models import Student
 
 
 @admin.register(Term)
@@ -53,3 +55,23 @@ class EnrollmentAdmin(admin.ModelAdmin[Enrollment]):
     search_fields = ("student__student_number", "student__user__last_name", "course__code")
     autocomplete_fields = ("student", "course")
     date_hierarchy = "enrolled_at"
+
+
+class StudentEnrollmentInline(admin.TabularInline[Enrollment, Student]):
+    model = Enrollment
+    extra = 0
+    fields = ("course", "status", "enrolled_at", "ended_at", "reason")
+    autocomplete_fields = ("course",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Enrollment]:
+        return super().get_queryset(request).select_related("course")
+
+
+# The student page lists the student's enrolments: the students app cannot name
+# enrolments, so this app extends its admin (students' admin.py is imported first).
+admin.site.unregister(Student)
+
+
+@admin.register(Student)
+class StudentWithEnrollmentsAdmin(StudentAdmin):
+    inlines = (*StudentAdmin.inlines, StudentEnrollmentInline)

@@ -13,9 +13,12 @@ class GrowthCompassConfig(AppConfig):
         from django.conf import settings
 
         from growthcompass.db import monitoring
+        from growthcompass.db.tables import discover_tables
         from growthcompass.health import discover_checks
 
+        # Apps register what they own from their own modules (health.py, query_api.py).
         discover_checks()
+        discover_tables()
 
         if settings.METRICS_QUERY_TRACKING:
             monitoring.install()

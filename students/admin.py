@@ -1,26 +1,16 @@
 from __future__ import annotations
 
-from django.contrib import admin
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from typing import Any, ClassVar
 
-from courses.models import Enrollment
+from django.contrib import admin
+from django.contrib.admin.options import InlineModelAdmin
+
 from students.models import Guardian, Student
 
 
 class GuardianInline(admin.TabularInline[Guardian, Student]):
     model = Guardian
     extra = 0
-
-
-class EnrollmentInline(admin.TabularInline[Enrollment, Student]):
-    model = Enrollment
-    extra = 0
-    fields = ("course", "status", "enrolled_at", "ended_at", "reason")
-    autocomplete_fields = ("course",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Enrollment]:
-        return super().get_queryset(request).select_related("course")
 
 
 @admin.register(Student)
@@ -31,7 +21,8 @@ class StudentAdmin(admin.ModelAdmin[Student]):
     search_fields = ("student_number", "user__first_name", "user__last_name", "user__email")
     date_hierarchy = "enrolled_on"
     autocomplete_fields = ("user",)
-    inlines = (GuardianInline, EnrollmentInline)
+    # courses.admin adds the enrolments inline (students must not import courses).
+    inlines: ClassVar[tuple[type[InlineModelAdmin[Any, Any]], ...]] = (GuardianInline,)
     ordering = ("student_number",)
 
     @admin.display(description="Name", ordering="user__last_name")

@@ -1,11 +1,13 @@
 """The tables and columns the safe query API exposes, and nothing else.
 
-Each table name maps to a model and to an explicit list of readable columns
-(database column names, as in the original schema). A column that is not
-listed here does not exist as far as the API is concerned, so a new model
-field -- a password hash, a token -- never becomes readable by accident.
-``auth_user`` is deliberately absent: it holds password hashes, and the
-people it names are reachable through ``students.id``.
+Each app registers the tables it owns from its own ``query_api.py`` (found by
+``discover_tables()``, as the admin finds ``admin.py``) with ``register_table``:
+a table name, a model and an explicit list of readable columns (database
+column names, as in the original schema). A column that is not listed does not
+exist as far as the API is concerned, so a new model field -- a password hash,
+a token -- never becomes readable by accident. ``auth_user`` is deliberately
+never registered: it holds password hashes, and the people it names are
+reachable through ``students.id``.
 
 Columns holding ``jsonb`` or arrays are readable but cannot be filtered or
 sorted on: the operator set is scalar.
@@ -25,38 +27,19 @@ from django.db import models
 
 from growthcompass.db.exceptions import InvalidQuery, UnknownTable
 
-# table name -> (model label, readable columns)
-_DECLARED: dict[str, tuple[str, tuple[str, ...]]] = {
-    "students": (
-        "students.Student",
-        ("id", "student_number", "grade_level", "status", "enrolled_on", "left_on", "leaving_reason"),
-    ),
-    "guardians": (
-        "students.Guardian",
-        ("id", "student_id", "full_name", "relationship", "phone", "email", "is_primary", "is_emergency_contact"),
-    ),
-    "terms": ("courses.Term", ("id", "name", "starts_on", "ends_on")),
-    "courses": (
-        "courses.Course",
-        ("id", "code", "name", "subject", "grade_level", "term_id", "teacher_id", "capacity", "is_active"),
-    ),
-    "enrollments": (
-        "courses.Enrollment",
-        ("id", "student_id", "course_id", "status", "enrolled_at", "ended_at", "reason"),
-    ),
-    "class_sessions": (
-        "attendance.ClassSession",
-        ("id", "course_id", "session_date", "starts_at", "ends_at", "topic", "is_cancelled"),
-    ),
-    "attendances": (
-        "attendance.Attendance",
-        ("id", "student_id", "session_id", "status", "minutes_late", "recorded_by_id", "created_at", "note"),
-    ),
-    "parsed_student_feedback": (
-        "feedback.ParsedStudentFeedback",
-        ("id", "student_id", "session_id", "author_id", "raw_text", "parsed_at", "scores", "sentiment", "tags"),
-    ),
-}
+# table name -> (model label, readable columns), as registered by the apps' query_api.py.
+_DECLARED: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+__all__ = [
+    "Column",
+    "Table",
+    "describe",
+    "discover_tables",
+    "exposed_tables",
+    "get_table",
+    "register_table",
+    "unregister_table",
+]
 
 _UNFILTERABLE_FIELDS: tuple[type[models.Field[Any, Any]], ...] = (models.JSONField, ArrayField, models.BinaryField)
 _TEXT_FIELDS: tuple[type[models.Field[Any, Any]], ...] = (models.CharField, models.TextField)
@@ -147,12 +130,26 @@ def _tables() -> MappingProxyType[str, Table]:
     return MappingProxyType({name: _build(name, label, cols) for name, (label, cols) in _DECLARED.items()})
 
 
-def register_table(name: str, model_label: str, columns: tuple[str, ...]) -> None:
-    """Expose another table (call from an ``AppConfig.ready()``); ``columns`` must be an explicit list."""
+def register_table(name: str, model: type[models.Model] | str, columns: tuple[str, ...]) -> None:
+    """Expose a table (from an app's ``query_api.py``); ``columns`` must be an explicit list."""
     if not columns:
         raise ImproperlyConfigured(f"safe query table {name!r} needs an explicit list of readable columns")
-    _DECLARED[name] = (model_label, tuple(columns))
+    label = model if isinstance(model, str) else model._meta.label
+    _DECLARED[name] = (label, tuple(columns))
     _tables.cache_clear()
+
+
+def unregister_table(name: str) -> None:
+    """Stop exposing a table (tests that register throwaway ones)."""
+    _DECLARED.pop(name, None)
+    _tables.cache_clear()
+
+
+def discover_tables() -> None:
+    """Import every installed app's ``query_api`` module, which registers that app's tables."""
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("query_api")
 
 
 def exposed_tables() -> MappingProxyType[str, Table]:
