@@ -123,6 +123,10 @@ def trigger_name(model: type[models.Model], operation: str) -> str:
     return f"cache_{owner}{operation.lower()}"
 
 
+# (model label, trigger name) already registered: apps' ready() runs again when INSTALLED_APPS is overridden.
+_registered: set[tuple[str, str]] = set()
+
+
 def register_triggers(app_label: str) -> None:
     """Register the triggers of every model that ``app_label``'s families watch (once the app's ``cache.py`` ran)."""
     by_model: dict[type[models.Model], dict[str, list[str]]] = {}
@@ -136,6 +140,8 @@ def register_triggers(app_label: str) -> None:
             )
     for model, per_operation in by_model.items():
         for operation, statements in per_operation.items():
-            pgtrigger.register(
-                CacheTrigger(name=trigger_name(model, operation), operation=operation, statements=tuple(statements))
-            )(model)
+            name = trigger_name(model, operation)
+            if (model._meta.label, name) in _registered:
+                continue
+            pgtrigger.register(CacheTrigger(name=name, operation=operation, statements=tuple(statements)))(model)
+            _registered.add((model._meta.label, name))

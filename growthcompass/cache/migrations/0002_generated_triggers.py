@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        # Reversed, 0001's functions (notify helpers included, CREATE OR REPLACE) and triggers come back.
-        migrations.RunSQL(sql=_initial.DROP_TRIGGERS, reverse_sql=_initial.FUNCTIONS),
-        migrations.RunSQL(sql=DROP_PER_TABLE_FUNCTIONS, reverse_sql=_initial.TRIGGERS),
+        # Reversed (last operation first), 0001's functions come back (CREATE OR REPLACE), then its triggers.
+        migrations.RunSQL(sql=_initial.DROP_TRIGGERS, reverse_sql=_initial.TRIGGERS),
+        migrations.RunSQL(sql=DROP_PER_TABLE_FUNCTIONS, reverse_sql=_initial.FUNCTIONS),
     ]
