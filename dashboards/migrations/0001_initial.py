@@ -9,13 +9,17 @@ import pgtrigger.compiler
 import pgtrigger.migrations
 from django.db import migrations, models
 
+# A content type already recorded under the other label (post_migrate creates
+# them for installed models) is left as it is rather than collide.
 MOVE_CONTENT_TYPES = """
-UPDATE django_content_type SET app_label = 'dashboards'
- WHERE app_label = 'students' AND model IN ('studentmetrics', 'viewrefresh');
+UPDATE django_content_type AS ct SET app_label = 'dashboards'
+ WHERE ct.app_label = 'students' AND ct.model IN ('studentmetrics', 'viewrefresh')
+   AND NOT EXISTS (SELECT 1 FROM django_content_type d WHERE d.app_label = 'dashboards' AND d.model = ct.model);
 """
 RETURN_CONTENT_TYPES = """
-UPDATE django_content_type SET app_label = 'students'
- WHERE app_label = 'dashboards' AND model IN ('studentmetrics', 'viewrefresh');
+UPDATE django_content_type AS ct SET app_label = 'students'
+ WHERE ct.app_label = 'dashboards' AND ct.model IN ('studentmetrics', 'viewrefresh')
+   AND NOT EXISTS (SELECT 1 FROM django_content_type s WHERE s.app_label = 'students' AND s.model = ct.model);
 """
 
 
