@@ -174,9 +174,14 @@ def _drop_fixture() -> None:
 
 
 def _audit_trigger_ids() -> list[str]:
-    from auditing.models import AuditedAttendance
+    from attendance.models import Attendance
 
-    return [trigger.get_pgid(AuditedAttendance) for trigger in AuditedAttendance._meta.triggers]  # type: ignore[attr-defined]
+    return [trigger.get_pgid(Attendance) for trigger in _audit_triggers(Attendance)]
+
+
+def _audit_triggers(model):
+    """The audit triggers ``attendance/audit.py`` put on ``model`` (not any other trigger it carries)."""
+    return [trigger for trigger in model._meta.triggers if trigger.name.startswith("audit_")]
 
 
 def _guard_trigger_id() -> str:
@@ -299,9 +304,9 @@ def _clean_up(fixture: Fixture) -> None:
     import pgtrigger
     from django.db import connection, transaction
 
-    from auditing.models import AuditedAttendance
+    from attendance.models import Attendance
 
-    uris = [f"auditing.AuditedAttendance:{t.name}" for t in AuditedAttendance._meta.triggers]  # type: ignore[attr-defined]
+    uris = [f"attendance.Attendance:{t.name}" for t in _audit_triggers(Attendance)]
     with transaction.atomic(), pgtrigger.ignore(*uris), connection.cursor() as cursor:
         cursor.execute("DELETE FROM attendances WHERE session_id = ANY(%s)", [fixture.session_ids])
 

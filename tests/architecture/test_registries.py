@@ -70,8 +70,9 @@ def test_raw_sql_writes_to_the_registered_model_are_audited_once() -> None:
     _rename_widget(widget_id, "audited again")
     entries = list(AuditLog.objects.for_row("registry_widgets", widget_id).order_by("id"))
     assert [entry.operation for entry in entries] == ["INSERT", "UPDATE"]
-    assert entries[1].old_data["name"] == "audited"
-    assert entries[1].new_data["name"] == "audited again"
+    old, new = entries[1].old_data, entries[1].new_data
+    assert old is not None and old["name"] == "audited"
+    assert new is not None and new["name"] == "audited again"
     assert entries[1].changed_fields == ["name"]
 
 

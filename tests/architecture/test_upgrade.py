@@ -7,6 +7,7 @@ audited exactly once -- and, at every step of the upgrade, at least once.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import pytest
 from django.db import connection
@@ -43,7 +44,7 @@ WRITTEN = {
 KEPT = [*WRITTEN, "view_refreshes", "student_metrics_mv"]
 
 
-def _migrate(targets: list[tuple[str, str | None]]) -> list[tuple[str, str]]:
+def _migrate(targets: Sequence[tuple[str, str | None]]) -> list[tuple[str, str]]:
     """Migrate to ``targets`` as ``manage.py migrate`` would; the steps it took."""
     executor = MigrationExecutor(connection)
     plan = executor.migration_plan(targets)
