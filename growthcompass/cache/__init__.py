@@ -1,48 +1,55 @@
 """Redis caching that is never stale: cached selectors, invalidation from every write path, statistics.
 
-Modules: ``config`` (CACHES and the CACHE_* settings), ``families`` (key
-families and codecs), ``store`` (the two-tier store), ``local`` (the
-in-process tier), ``scripts`` (the Lua that makes invalidation race-free),
-``messages`` (invalidation payloads), ``transactions`` (what may be cached
-inside a transaction), ``invalidation`` (the ORM on-commit path),
-``listener`` (the PostgreSQL LISTEN loop), ``stats`` (counters), ``health``
-(the ``redis`` check).
+The public API is this package's ``__all__``: ``get_store()`` (this process's
+``CacheStore``; ``get``, ``get_many``, ``invalidate`` ...), ``reset_store()``,
+``build_store()`` for a second store (another process, in tests and
+benchmarks) and ``run_as_dedicated_listener()``. The names are looked up
+lazily, on first use, because ``settings`` imports ``growthcompass.cache.config``
+and this package must import nothing then; after that they are the runtime's
+own functions, with no wrapper on the read path.
+
+Modules, each depending only on those listed before it:
+
+* ``config`` -- CACHES and the CACHE_* settings; ``families`` -- key families
+  and codecs; ``messages`` -- invalidation payloads; ``scripts`` -- the Lua
+  that makes invalidation race-free; ``transactions`` -- what may be cached
+  inside a transaction; ``local`` -- the in-process tier;
+* ``counters`` -- this process's counts; ``breaker`` -- the Redis circuit
+  breaker; ``pending`` -- replay of invalidations Redis missed; ``stats`` --
+  the statistics report; ``listen_loop`` -- the PostgreSQL LISTEN loop;
+* ``store`` -- ``CacheStore``, the two-tier store (reads, fills, invalidations);
+* ``runtime`` -- this process's store, fork and exit handling, whether the
+  LISTEN loop runs in process;
+* ``listener`` -- the loop on this process's store (``manage.py cache_listener``);
+  ``invalidation`` -- the ORM on-commit path; ``health`` -- the ``redis`` check.
 
 The cached selectors themselves live with their models
-(``students.selectors``, ``courses.selectors``). This package imports
-nothing at import time: ``settings`` imports ``growthcompass.cache.config``.
+(``students.selectors``, ``courses.selectors``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from growthcompass.cache.families import Family
-    from growthcompass.cache.messages import Invalidation
+    from growthcompass.cache.runtime import build_store, get_store, reset_store, run_as_dedicated_listener
+    from growthcompass.cache.store import CacheStore
 
-T = TypeVar("T")
+__all__ = ["CacheStore", "build_store", "get_store", "reset_store", "run_as_dedicated_listener"]
 
-__all__ = ["cache_get", "cache_get_many", "invalidate"]
-
-
-def cache_get(family: Family[T], ident: int) -> T | None:
-    """The cached value of ``ident`` in ``family`` (loaded and stored on a miss); None if it does not exist."""
-    from growthcompass.cache.store import get_store
-
-    return get_store().get(family, ident)
+_FROM_RUNTIME = frozenset({"build_store", "get_store", "reset_store", "run_as_dedicated_listener"})
 
 
-def cache_get_many(family: Family[T], ids: Iterable[int]) -> dict[int, T]:
-    """Values of the ``ids`` that exist, in one Redis round trip and at most one query."""
-    from growthcompass.cache.store import get_store
+def __getattr__(name: str) -> Any:
+    if name in _FROM_RUNTIME:
+        from growthcompass.cache import runtime
 
-    return get_store().get_many(family, ids)
+        value: Any = getattr(runtime, name)
+    elif name == "CacheStore":
+        from growthcompass.cache.store import CacheStore
 
-
-def invalidate(invalidation: Invalidation) -> bool:
-    """Invalidate entries now, e.g. ``invalidate({"student": frozenset({42})})``."""
-    from growthcompass.cache.store import get_store
-
-    return get_store().invalidate(invalidation)
+        value = CacheStore
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # looked up once
+    return value

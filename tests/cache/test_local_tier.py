@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from growthcompass.cache import build_store
 from growthcompass.cache.local import MISSING, LocalTier
-from growthcompass.cache.store import build_store
 from students.models import StudentStatus
 from students.selectors import STUDENT_FAMILY, student_get
 from students.services import student_leave
