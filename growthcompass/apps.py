@@ -15,5 +15,5 @@ class GrowthCompassConfig(AppConfig):
         from growthcompass.db import monitoring
         from growthcompass.health import database, matviews  # noqa: F401 - registers their health checks
 
-        if settings.METRICS_QUERY_TRACKING:
+        if settings.QUERY_TRACKING:
             monitoring.install()

@@ -1,4 +1,4 @@
-"""Health check: every materialized view is populated and younger than ``METRICS_VIEW_MAX_AGE_S``."""
+"""Health check: every materialized view is populated and younger than ``VIEWS_MAX_AGE_S``."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def human_duration(seconds: float) -> str:
 def materialized_views_check() -> CheckResult:
     from students.metrics import MATERIALIZED_VIEWS, view_age
 
-    limit = settings.METRICS_VIEW_MAX_AGE_S
+    limit = settings.VIEWS_MAX_AGE_S
     with connections["default"].cursor() as cursor:
         cursor.execute(
             "SELECT matviewname, ispopulated FROM pg_matviews WHERE matviewname = ANY(%s)", [list(MATERIALIZED_VIEWS)]
