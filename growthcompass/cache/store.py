@@ -78,7 +78,7 @@ class CacheStore:
     def __init__(self, client: Redis, *, prefix: str, options: CacheOptions | None = None) -> None:
         self.client = client
         self.prefix = prefix
-        self.options = options or CacheOptions()
+        self.options = options or CacheOptions.from_settings()
         self.seq_key = prefix + "~seq"
         self.all_tombstone = prefix + "~tomb:*"
         self.stats_key = prefix + "~stats"
