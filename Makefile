@@ -30,12 +30,13 @@ run: setup
 	$(BIN)/python manage.py dev_login --url http://$(HOST):$(PORT)/admin/
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-## test: set up, then the whole suite, the migrations check, ruff and mypy.
+## test: set up, then the whole suite, the migrations check, ruff, mypy and the import-linter contracts.
 test: setup
 	$(BIN)/python -m pytest -m "not slow"
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 ## test-slow: the fault and load tests (real servers, bounded in time).
 test-slow: setup
