@@ -98,6 +98,12 @@ class ListenLoop:
     def stop(self) -> None:
         self.stop_event.set()
 
+    def run_in_thread(self) -> threading.Thread:
+        """Start ``run`` in a daemon thread (stop it with ``stop``) and return the thread."""
+        thread = threading.Thread(target=self.run, name="cache-invalidation-listener", daemon=True)
+        thread.start()
+        return thread
+
     def run(self) -> None:
         backoff = 0.1
         last_warning = float("-inf")

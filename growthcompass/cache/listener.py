@@ -34,6 +34,4 @@ class InvalidationListener(ListenLoop):
 def start_listener_thread(**kwargs: Any) -> tuple[InvalidationListener, threading.Thread]:
     """Run an ``InvalidationListener`` in a daemon thread; stop it with ``listener.stop()``."""
     listener = InvalidationListener(**kwargs)
-    thread = threading.Thread(target=listener.run, name="cache-invalidation-listener", daemon=True)
-    thread.start()
-    return listener, thread
+    return listener, listener.run_in_thread()

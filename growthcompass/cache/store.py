@@ -514,13 +514,14 @@ class CacheStore:
     # -- lifecycle -------------------------------------------------------------------
 
     def start_listener(self) -> ListenLoop:
-        """Run the PostgreSQL LISTEN loop on this store as a daemon thread of this process (once)."""
+        """Run the PostgreSQL LISTEN loop on this store as a daemon thread of this process (once).
+
+        ``growthcompass.cache.runtime.build_store`` calls it when ``CACHE_LISTENER_IN_PROCESS``
+        is on; ``close`` stops it.
+        """
         if self.listener is None:
             self.listener = ListenLoop(store_factory=lambda: self)
-            self._listener_thread = threading.Thread(
-                target=self.listener.run, name="cache-invalidation-listener", daemon=True
-            )
-            self._listener_thread.start()
+            self._listener_thread = self.listener.run_in_thread()
         return self.listener
 
     def close(self) -> None:

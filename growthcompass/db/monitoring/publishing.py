@@ -159,7 +159,7 @@ def install() -> None:
     from django.db import connections
 
     connection_created.connect(_start_on_connection, dispatch_uid="growthcompass.db.monitoring.publishing")
-    if any(True for _ in connections.all(initialized_only=True)):
+    if connections.all(initialized_only=True):
         start_if_configured()
 
 
