@@ -4,9 +4,9 @@ Every process tracks its own queries; ``manage.py query_report`` runs in a
 process of its own that has run almost none. So a daemon thread in each
 process writes a snapshot (its busiest statements and its pool statistics)
 every ``QUERY_PUBLISH_S`` seconds -- and once more at exit -- into one
-Redis hash, a field per process (``growthcompass.redis_hash``). The report merges the fields; snapshots not
-refreshed for ``PUBLISHED_MAX_AGE_S`` belong to processes long gone and are
-dropped. Publishing happens off the request path, so a slow or absent Redis
+Redis hash, a field per process (``growthcompass.redis_hash``). The report
+merges the fields; snapshots not refreshed for ``PUBLISHED_MAX_AGE_S`` belong
+to processes long gone and are dropped. Publishing happens off the request path, so a slow or absent Redis
 never delays a query.
 
 The thread starts with a process's first database connection (``install``),
@@ -63,7 +63,7 @@ class PublishedMetrics:
 
 
 def _published() -> RedisHash:
-    # Looked up on every use: the tests point CACHES elsewhere with override_settings.
+    # Built on every use rather than once: CACHES can change (override_settings).
     return RedisHash.on_cache(_KEY)
 
 
