@@ -65,9 +65,9 @@ def run(scale: str) -> list[Row]:
     from django.test.utils import override_settings
 
     from benchmarks.timing import batched, interleaved, row
+    from growthcompass.cache import build_store, get_store
     from growthcompass.cache.config import caches_from_url
     from growthcompass.cache.listener import InvalidationListener
-    from growthcompass.cache.store import build_store, get_store
     from students.cache import STUDENT_FAMILY
     from students.models import Student
     from students.selectors import StudentSummary, student_get, students_by_ids

@@ -1,4 +1,4 @@
-"""Health check: every materialized view is populated and younger than ``METRICS_VIEW_MAX_AGE_S``."""
+"""Health check: every materialized view is populated and younger than ``VIEWS_MAX_AGE_S``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from growthcompass.health import CheckResult, human_duration, register
 
 @register("materialized_views")
 def materialized_views_check() -> CheckResult:
-    limit = settings.METRICS_VIEW_MAX_AGE_S
+    limit = settings.VIEWS_MAX_AGE_S
     with connections["default"].cursor() as cursor:
         cursor.execute(
             "SELECT matviewname, ispopulated FROM pg_matviews WHERE matviewname = ANY(%s)", [list(MATERIALIZED_VIEWS)]

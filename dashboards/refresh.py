@@ -130,7 +130,7 @@ def materialized_view_refresh(
         with transaction.atomic(using=using), connection.cursor() as cursor:
             cursor.execute(
                 "SELECT set_config('TimeZone', %s, true), set_config('statement_timeout', %s, true)",
-                [settings.TIME_ZONE, str(settings.METRICS_REFRESH_STATEMENT_TIMEOUT_MS)],
+                [settings.TIME_ZONE, str(settings.VIEWS_REFRESH_STATEMENT_TIMEOUT_MS)],
             )
             _acquire_refresh_lock(cursor, view, key, wait=wait, wait_timeout_s=wait_timeout_s)
             cursor.execute("SELECT ispopulated FROM pg_matviews WHERE matviewname = %s", [view])

@@ -20,5 +20,5 @@ class GrowthCompassConfig(AppConfig):
         discover_checks()
         discover_tables()
 
-        if settings.METRICS_QUERY_TRACKING:
+        if settings.QUERY_TRACKING:
             monitoring.install()

@@ -131,6 +131,8 @@ DATABASE_ROUTERS = ["growthcompass.db.router.PrimaryReplicaRouter"]
 DB_READ_YOUR_WRITES_SECONDS = env_float("DB_READ_YOUR_WRITES_SECONDS", 2.0, minimum=0.0)
 DB_REPLICA_RETRY_SECONDS = env_float("DB_REPLICA_RETRY_SECONDS", 10.0, minimum=0.1)
 DB_READ_RETRY_ATTEMPTS = env_int("DB_READ_RETRY_ATTEMPTS", 3, minimum=1)
+# Base of the backoff between retries of a read whose connection was lost, in seconds.
+DB_READ_RETRY_BASE_DELAY = env_float("DB_READ_RETRY_BASE_DELAY", 0.05, minimum=0.0)
 # Paging bounds of the safe query API (growthcompass.db.query).
 SAFE_QUERY_DEFAULT_LIMIT = env_int("SAFE_QUERY_DEFAULT_LIMIT", 100, minimum=1)
 SAFE_QUERY_MAX_LIMIT = max(SAFE_QUERY_DEFAULT_LIMIT, env_int("SAFE_QUERY_MAX_LIMIT", 1000, minimum=1))
@@ -204,18 +206,25 @@ LOGGING = {
     },
 }
 
-# --- Metrics, query monitoring, health ---------------------------------------------
+# --- Query monitoring (growthcompass.db.monitoring) ----------------------------------
 # Queries slower than this are logged as warnings by growthcompass.db.monitoring.
 SLOW_QUERY_MS = env_float("SLOW_QUERY_MS", 1000.0, minimum=0.0)
-METRICS_QUERY_TRACKING = env_bool("METRICS_QUERY_TRACKING", True)
+QUERY_TRACKING = env_bool("QUERY_TRACKING", True)
 # Seconds between publications of this process's query metrics to Redis, where
 # `manage.py query_report` merges every process's; 0 disables publishing.
-METRICS_QUERY_PUBLISH_S = env_float("METRICS_QUERY_PUBLISH_S", 0.0 if DJANGO_ENV == "test" else 30.0, minimum=0.0)
-METRICS_REFRESH_STATEMENT_TIMEOUT_MS = env_int("METRICS_REFRESH_STATEMENT_TIMEOUT_MS", 600_000, minimum=0)
-METRICS_VIEW_MAX_AGE_S = env_int("METRICS_VIEW_MAX_AGE_S", 3600, minimum=1)
-METRICS_HEALTH_TIMEOUT_S = env_float("METRICS_HEALTH_TIMEOUT_S", 2.0, minimum=0.1)
-METRICS_REPLICA_MAX_LAG_S = env_float("METRICS_REPLICA_MAX_LAG_S", 30.0, minimum=0.0)
-METRICS_LARGE_TABLE_ROWS = env_int("METRICS_LARGE_TABLE_ROWS", 10_000, minimum=0)
+QUERY_PUBLISH_S = env_float("QUERY_PUBLISH_S", 0.0 if DJANGO_ENV == "test" else 30.0, minimum=0.0)
+# `query_report --explain` flags a sequential scan of a table this large.
+QUERY_LARGE_TABLE_ROWS = env_int("QUERY_LARGE_TABLE_ROWS", 10_000, minimum=0)
+
+# --- Health checks (growthcompass.health) ---------------------------------------------
+# Connect and statement timeout of the database checks (and of EXPLAIN).
+HEALTH_TIMEOUT_S = env_float("HEALTH_TIMEOUT_S", 2.0, minimum=0.1)
+HEALTH_REPLICA_MAX_LAG_S = env_float("HEALTH_REPLICA_MAX_LAG_S", 30.0, minimum=0.0)
+
+# --- Materialized views ---------------------------------------------------------------
+VIEWS_REFRESH_STATEMENT_TIMEOUT_MS = env_int("VIEWS_REFRESH_STATEMENT_TIMEOUT_MS", 600_000, minimum=0)
+# The health check fails for a view refreshed longer ago than this.
+VIEWS_MAX_AGE_S = env_int("VIEWS_MAX_AGE_S", 3600, minimum=1)
 
 # --- Audit log (auditing) -------------------------------------------------------------
 # Columns never copied into audit_log, by table. Changing this changes the audit

@@ -1,9 +1,33 @@
 """Redis caching that is never stale: cached selectors, invalidation from every write path, statistics.
 
-Apps declare their families in their own ``cache.py`` with ``register``
-(``growthcompass.cache.registry``) and read them through ``get_store()``.
-The names below are the public API; they load lazily because ``settings``
-imports ``growthcompass.cache.config`` before Django is set up.
+The public API is this package's ``__all__``. Apps declare their families in
+their own ``cache.py`` with ``register(Family(...), written_by=[WrittenBy(...)])``
+(``registry``) and read them through ``get_store()`` (this process's
+``CacheStore``: ``get``, ``get_many``, ``invalidate`` ...); ``reset_store()``,
+``build_store()`` for a second store (another process, in tests and
+benchmarks), ``run_as_dedicated_listener()``, and ``invalidate`` /
+``invalidate_on_commit`` for explicit invalidation. The names are looked up
+lazily, on first use, because ``settings`` imports ``growthcompass.cache.config``
+and this package must import nothing then; after that they are the modules'
+own objects, with no wrapper on the read path.
+
+Modules, each depending only on those listed before it:
+
+* ``config`` -- CACHES and the CACHE_* settings; ``families`` -- key families
+  and codecs; ``registry`` -- the declared families and the writes that
+  invalidate them; ``triggers`` -- the NOTIFY triggers generated from them;
+  ``messages`` -- invalidation payloads; ``scripts`` -- the Lua that makes
+  invalidation race-free; ``transactions`` -- what may be cached inside a
+  transaction; ``local`` -- the in-process tier;
+* ``counters`` -- this process's counts; ``breaker`` -- the Redis circuit
+  breaker; ``pending`` -- replay of invalidations Redis missed; ``stats`` --
+  the statistics report; ``listen_loop`` -- the PostgreSQL LISTEN loop;
+* ``store`` -- ``CacheStore``, the two-tier store (reads, fills, invalidations);
+* ``runtime`` -- this process's store, fork and exit handling, whether the
+  LISTEN loop runs in process;
+* ``listener`` -- the loop on this process's store (``manage.py cache_listener``);
+  ``invalidation`` -- the ORM on-commit path, generated from the registry;
+  ``health`` -- the ``redis`` check.
 """
 
 from __future__ import annotations
@@ -15,28 +39,37 @@ if TYPE_CHECKING:
     from growthcompass.cache.families import Family, PickleCodec, RowCodec, RowsCodec
     from growthcompass.cache.invalidation import invalidate, invalidate_on_commit
     from growthcompass.cache.registry import WrittenBy, register
-    from growthcompass.cache.store import get_store
+    from growthcompass.cache.runtime import build_store, get_store, reset_store, run_as_dedicated_listener
+    from growthcompass.cache.store import CacheStore
 
 __all__ = [
+    "CacheStore",
     "Family",
     "PickleCodec",
     "RowCodec",
     "RowsCodec",
     "WrittenBy",
+    "build_store",
     "get_store",
     "invalidate",
     "invalidate_on_commit",
     "register",
+    "reset_store",
+    "run_as_dedicated_listener",
 ]
 
 _HOMES = {
+    "CacheStore": "store",
     "Family": "families",
     "PickleCodec": "families",
     "RowCodec": "families",
     "RowsCodec": "families",
     "WrittenBy": "registry",
     "register": "registry",
-    "get_store": "store",
+    "build_store": "runtime",
+    "get_store": "runtime",
+    "reset_store": "runtime",
+    "run_as_dedicated_listener": "runtime",
     "invalidate": "invalidation",
     "invalidate_on_commit": "invalidation",
 }
@@ -45,5 +78,7 @@ _HOMES = {
 def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
-        raise AttributeError(f"module 'growthcompass.cache' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"growthcompass.cache.{home}"), name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"growthcompass.cache.{home}"), name)
+    globals()[name] = value  # looked up once
+    return value

@@ -10,7 +10,7 @@ from django.core.signals import setting_changed
 
 def _settings_changed(*, setting: str, **kwargs: Any) -> None:
     if setting == "CACHES" or setting.startswith("CACHE_"):
-        from growthcompass.cache.store import reset_store
+        from growthcompass.cache.runtime import reset_store
 
         reset_store()
 

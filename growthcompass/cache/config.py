@@ -55,16 +55,18 @@ def caches_from_url(
 class CacheOptions:
     """The ``CACHE_*`` settings the cached selectors use, read once per store.
 
-    Every value has a default, so a settings module without them still works.
+    The first four are defined in ``growthcompass.settings`` (their defaults
+    are there); the others are tuning knobs left out of it, with their
+    defaults here.
     """
 
     # The in-process tier: a small LRU in front of Redis, kept coherent by pub/sub.
-    local_tier: bool = False
-    local_max_entries: int = 2048
-    local_ttl_s: float = 5.0
+    local_tier: bool
+    local_max_entries: int
+    local_ttl_s: float
     # Run the PostgreSQL LISTEN loop as a thread of this process (besides, or
     # instead of, ``manage.py cache_listener``).
-    listener_in_process: bool = False
+    listener_in_process: bool
     # Seconds between pipelined flushes of this process's counters to Redis.
     stats_flush_interval_s: float = 1.0
     # An invalidation leaves a tombstone this long; a reader that started
@@ -83,19 +85,17 @@ class CacheOptions:
 
     @classmethod
     def from_settings(cls) -> CacheOptions:
-        defaults = cls()
         return cls(
-            local_tier=bool(getattr(settings, "CACHE_LOCAL_TIER", defaults.local_tier)),
-            local_max_entries=int(getattr(settings, "CACHE_LOCAL_MAX_ENTRIES", defaults.local_max_entries)),
-            local_ttl_s=float(getattr(settings, "CACHE_LOCAL_TTL_S", defaults.local_ttl_s)),
-            listener_in_process=bool(getattr(settings, "CACHE_LISTENER_IN_PROCESS", defaults.listener_in_process)),
-            stats_flush_interval_s=float(
-                getattr(settings, "CACHE_STATS_FLUSH_INTERVAL_S", defaults.stats_flush_interval_s)
-            ),
-            tombstone_ttl_s=int(getattr(settings, "CACHE_TOMBSTONE_TTL_S", defaults.tombstone_ttl_s)),
-            stampede_wait_s=float(getattr(settings, "CACHE_STAMPEDE_WAIT_S", defaults.stampede_wait_s)),
-            stampede_lock_ttl_s=float(getattr(settings, "CACHE_STAMPEDE_LOCK_TTL_S", defaults.stampede_lock_ttl_s)),
-            retry_after_s=float(getattr(settings, "CACHE_RETRY_AFTER_S", defaults.retry_after_s)),
-            retry_after_max_s=float(getattr(settings, "CACHE_RETRY_AFTER_MAX_S", defaults.retry_after_max_s)),
-            warning_interval_s=float(getattr(settings, "CACHE_WARNING_INTERVAL_S", defaults.warning_interval_s)),
+            local_tier=settings.CACHE_LOCAL_TIER,
+            local_max_entries=settings.CACHE_LOCAL_MAX_ENTRIES,
+            local_ttl_s=settings.CACHE_LOCAL_TTL_S,
+            listener_in_process=settings.CACHE_LISTENER_IN_PROCESS,
+            # The tuning knobs fall back on the field defaults above, written once.
+            stats_flush_interval_s=float(getattr(settings, "CACHE_STATS_FLUSH_INTERVAL_S", cls.stats_flush_interval_s)),
+            tombstone_ttl_s=int(getattr(settings, "CACHE_TOMBSTONE_TTL_S", cls.tombstone_ttl_s)),
+            stampede_wait_s=float(getattr(settings, "CACHE_STAMPEDE_WAIT_S", cls.stampede_wait_s)),
+            stampede_lock_ttl_s=float(getattr(settings, "CACHE_STAMPEDE_LOCK_TTL_S", cls.stampede_lock_ttl_s)),
+            retry_after_s=float(getattr(settings, "CACHE_RETRY_AFTER_S", cls.retry_after_s)),
+            retry_after_max_s=float(getattr(settings, "CACHE_RETRY_AFTER_MAX_S", cls.retry_after_max_s)),
+            warning_interval_s=float(getattr(settings, "CACHE_WARNING_INTERVAL_S", cls.warning_interval_s)),
         )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from growthcompass.cache.store import get_store
+from growthcompass.cache import get_store
 from growthcompass.health import CheckResult, register
+
+__all__ = ["redis_check"]
 
 
 @register("redis")

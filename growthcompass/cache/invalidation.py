@@ -30,7 +30,7 @@ from psycopg import sql
 
 from growthcompass.cache.messages import EVERYTHING, Invalidation, merge_into
 from growthcompass.cache.registry import WrittenBy, sources
-from growthcompass.cache.store import get_store
+from growthcompass.cache.runtime import get_store
 from growthcompass.cache.transactions import note_uncommitted_write
 
 __all__ = ["EVERYTHING", "connect_signals", "invalidate", "invalidate_on_commit"]

@@ -1,153 +1,37 @@
-"""The PostgreSQL side of invalidation: LISTEN for the triggers' NOTIFYs and invalidate.
+"""The invalidation listener of this process's store: what ``manage.py cache_listener`` runs.
 
-Runs as ``manage.py cache_listener`` or as a daemon thread of an app process
-(``CACHE_LISTENER_IN_PROCESS``). It holds one dedicated connection -- not
-one from Django's pool: a pooled connection would be handed to requests, and
-a LISTENing session must keep reading or the server's notification queue
-fills.
-
-Notifications sent while no listener was connected are lost, so every
-(re)connection starts by invalidating everything; after that, each batch of
-notifications (all that arrived together) becomes one invalidation script
-call. Connection failures are retried with exponential backoff and jitter.
+The loop itself is ``growthcompass.cache.listen_loop``; this module binds it
+to ``growthcompass.cache.runtime.get_store``, looked up on every batch so a
+rebuilt store (a settings change) is followed. It sits above the runtime,
+which never needs it: the in-process listener runs the loop on its own store.
 """
 
 from __future__ import annotations
 
-import logging
-import random
-import socket
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
-import psycopg
-from django.db import DEFAULT_DB_ALIAS, connections
-from psycopg import sql
+from growthcompass.cache.listen_loop import (
+    APPLICATION_NAME,
+    CHANNEL,
+    InvalidationTarget,
+    ListenLoop,
+    listener_connection_params,
+)
+from growthcompass.cache.runtime import get_store
 
-from growthcompass.cache.messages import Invalidation, merge_into, parse_message
-from growthcompass.cache.store import CacheStore, get_store
-
-log = logging.getLogger("growthcompass.cache")
-
-CHANNEL = "gc_cache"
-APPLICATION_NAME = "growthcompass-cache-listener"
-
-
-def listener_connection_params(alias: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
-    """Connection parameters of Django's ``alias``, for a connection of our own."""
-    params: dict[str, Any] = dict(connections[alias].get_connection_params())
-    for name in ("cursor_factory", "context", "prepare_threshold"):
-        params.pop(name, None)
-    params["application_name"] = APPLICATION_NAME
-    # A half-open TCP connection would otherwise wait for notifications forever.
-    params.setdefault("keepalives", 1)
-    params.setdefault("keepalives_idle", 30)
-    params.setdefault("keepalives_interval", 10)
-    params.setdefault("keepalives_count", 3)
-    return params
+__all__ = ["APPLICATION_NAME", "CHANNEL", "InvalidationListener", "listener_connection_params", "start_listener_thread"]
 
 
-class InvalidationListener:
-    """LISTEN on ``gc_cache`` and apply what arrives; ``run`` blocks until ``stop``."""
+class InvalidationListener(ListenLoop):
+    """``ListenLoop`` on this process's store unless ``store_factory`` names another."""
 
-    def __init__(
-        self,
-        *,
-        store_factory: Callable[[], CacheStore] = get_store,
-        params: dict[str, Any] | None = None,
-        alias: str = DEFAULT_DB_ALIAS,
-        backoff_max_s: float = 10.0,
-        heartbeat_s: float = 5.0,
-        idle_check_s: float = 30.0,
-        on_batch: Callable[[Invalidation, int], None] | None = None,
-        on_ready: Callable[[InvalidationListener], None] | None = None,
-    ) -> None:
-        self.store_factory = store_factory
-        self._params = params
-        self.alias = alias
-        self.backoff_max_s = backoff_max_s
-        self.heartbeat_s = heartbeat_s
-        self.idle_check_s = idle_check_s
-        self.on_batch = on_batch
-        self.on_ready = on_ready
-        self.stop_event = threading.Event()
-        # Set while connected, listening, and done with the initial flush.
-        self.ready = threading.Event()
-        self.connections = 0
-        self.notifications = 0
-        self.backend_pid: int | None = None
-        self.listener_id = f"{socket.gethostname()}:{id(self):x}"
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
-    def run(self) -> None:
-        backoff = 0.1
-        last_warning = float("-inf")
-        while not self.stop_event.is_set():
-            try:
-                params = self._params if self._params is not None else listener_connection_params(self.alias)
-                with psycopg.connect(**params, autocommit=True) as conn:
-                    backoff = 0.1
-                    self._serve(conn)
-            except psycopg.Error as exc:
-                now = time.monotonic()
-                if now - last_warning >= 60:
-                    last_warning = now
-                    log.warning("cache listener: PostgreSQL connection failed (%s); reconnecting", exc)
-            except Exception:
-                # Never let a surprise end invalidation for good: log it and start over.
-                log.exception("cache listener: unexpected error; reconnecting")
-            finally:
-                self.ready.clear()
-                self.backend_pid = None
-            if self.stop_event.is_set():
-                break
-            self.stop_event.wait(backoff * (1 + random.random() / 2))  # noqa: S311 - jitter, not crypto
-            backoff = min(backoff * 2, self.backoff_max_s)
-
-    def _serve(self, conn: psycopg.Connection[Any]) -> None:
-        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
-        self.backend_pid = conn.info.backend_pid
-        self.connections += 1
-        # Whatever was committed while nobody listened was never announced.
-        self.store_factory().flush_all()
-        self.ready.set()
-        log.info("cache listener: listening on %s (backend pid %s)", CHANNEL, self.backend_pid)
-        if self.on_ready is not None:
-            self.on_ready(self)
-        next_heartbeat = 0.0
-        last_activity = time.monotonic()
-        while not self.stop_event.is_set():
-            payloads = [n.payload for n in conn.notifies(timeout=0.5, stop_after=1)]
-            store = self.store_factory()
-            now = time.monotonic()
-            if payloads:
-                # Everything that arrived with the first one goes in the same batch.
-                payloads.extend(n.payload for n in conn.notifies(timeout=0))
-                invalidation: Invalidation = {}
-                for payload in payloads:
-                    merge_into(invalidation, parse_message(payload))
-                store.invalidate(invalidation)
-                self.notifications += len(payloads)
-                last_activity = now
-                if self.on_batch is not None:
-                    self.on_batch(invalidation, len(payloads))
-            else:
-                store.retry_pending()
-                if now - last_activity >= self.idle_check_s:
-                    conn.execute("SELECT 1")  # a dead server shows itself here
-                    last_activity = now
-            if now >= next_heartbeat:
-                store.heartbeat(self.listener_id, ttl_s=int(self.heartbeat_s * 3) + 1)
-                next_heartbeat = now + self.heartbeat_s
+    def __init__(self, *, store_factory: Callable[[], InvalidationTarget] = get_store, **options: Any) -> None:
+        super().__init__(store_factory=store_factory, **options)
 
 
 def start_listener_thread(**kwargs: Any) -> tuple[InvalidationListener, threading.Thread]:
     """Run an ``InvalidationListener`` in a daemon thread; stop it with ``listener.stop()``."""
     listener = InvalidationListener(**kwargs)
-    thread = threading.Thread(target=listener.run, name="cache-invalidation-listener", daemon=True)
-    thread.start()
-    return listener, thread
+    return listener, listener.run_in_thread()

@@ -1,95 +1,49 @@
-"""Cache statistics: counted in each process, summed across processes in Redis.
+"""Cache statistics: every process's counts, summed, with Redis's state (``cache_stats``).
 
-Counting a read must not cost a round trip, so each process counts in memory
-and adds its counts to one Redis hash (``<prefix>~stats``) with a single
-pipelined ``HINCRBY`` batch at most once per ``CACHE_STATS_FLUSH_INTERVAL_S``
-(and when it exits, and before ``cache_stats`` reports). Counts that could not
-be flushed (Redis down) are kept and added later.
+Each process counts in memory (``growthcompass.cache.counters``) and adds its
+counts to one Redis hash (``<prefix>~stats``) with a single pipelined
+``HINCRBY`` batch at most once per ``CACHE_STATS_FLUSH_INTERVAL_S`` (and when
+it exits, and before ``cache_stats`` reports). Counts that could not be
+flushed (Redis down) are kept and added later.
 
-Counting takes no lock on the read path; under heavy thread contention an
-increment can be lost now and then, which a statistic can afford.
+This module knows the store only through ``StatsSource``, so the store can
+report through it without the two importing each other.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
-if TYPE_CHECKING:
-    from growthcompass.cache.store import CacheStore
+from growthcompass.cache.counters import FIELDS, GLOBAL, Counters
+from growthcompass.cache.local import LocalTier
 
-# Indexes into a family's counter list.
-HITS = 0  # served from Redis
-LOCAL_HITS = 1  # served from the in-process tier
-MISSES = 2  # not in the cache: loaded from PostgreSQL
-STORES = 3  # loaded values stored in Redis
-REFUSED = 4  # loaded values not stored: an invalidation raced the load
-BYPASSED = 5  # Redis unavailable: read straight from PostgreSQL
-WAITS = 6  # a concurrent miss waited for another reader's value
-ERRORS = 7  # Redis errors
-INVALIDATIONS = 8  # entries invalidated (a family flush counts once)
-
-FIELDS: tuple[str, ...] = (
-    "hits",
-    "local_hits",
-    "misses",
-    "stores",
-    "refused",
-    "bypassed",
-    "waits",
-    "errors",
-    "invalidations",
-)
-# Counts not tied to one family (Redis errors outside a read, listener events).
-GLOBAL = "_all"
+__all__ = ["StatsSource", "collect", "summarise"]
 
 
-class Counters:
-    """This process's not-yet-flushed counts, per family."""
+class StatsSource(Protocol):
+    """What ``collect`` reads from a store."""
 
-    def __init__(self) -> None:
-        self._counts: dict[str, list[int]] = {}
-        self._lock = threading.Lock()
+    prefix: str
+    counters: Counters
+    local: LocalTier | None
 
-    def of(self, family: str) -> list[int]:
-        counts = self._counts.get(family)
-        if counts is None:
-            with self._lock:
-                counts = self._counts.setdefault(family, [0] * len(FIELDS))
-        return counts
+    @property
+    def skipping_redis(self) -> bool: ...
 
-    def add(self, family: str, index: int, amount: int = 1) -> None:
-        self.of(family)[index] += amount
+    @property
+    def pending_invalidations(self) -> int: ...
 
-    def take(self) -> dict[str, int]:
-        """Remove and return the pending counts as ``{"family|field": n}`` (non-zero only)."""
-        taken: dict[str, int] = {}
-        with self._lock:
-            for family, counts in self._counts.items():
-                for index, name in enumerate(FIELDS):
-                    value = counts[index]
-                    if value:
-                        counts[index] -= value
-                        taken[f"{family}|{name}"] = value
-        return taken
+    def flush_stats(self) -> bool: ...
 
-    def give_back(self, taken: Mapping[str, int]) -> None:
-        """Put counts whose flush failed back, to be flushed later."""
-        for field, value in taken.items():
-            family, name = field.split("|", 1)
-            self.add(family, FIELDS.index(name), value)
+    def ping(self) -> dict[str, Any]: ...
 
-    def peek(self) -> dict[str, int]:
-        return {
-            f"{family}|{name}": counts[index]
-            for family, counts in list(self._counts.items())
-            for index, name in enumerate(FIELDS)
-            if counts[index]
-        }
+    def shared_counts(self) -> dict[str, int]: ...
+
+    def live_listeners(self) -> list[str]: ...
 
 
 def summarise(raw: Mapping[str, int]) -> dict[str, dict[str, Any]]:
@@ -109,7 +63,7 @@ def summarise(raw: Mapping[str, int]) -> dict[str, dict[str, Any]]:
     return dict(sorted(families.items()))
 
 
-def collect(store: CacheStore) -> dict[str, Any]:
+def collect(store: StatsSource) -> dict[str, Any]:
     """Counts summed over every process (``store``'s unflushed ones included), and Redis's state."""
     store.flush_stats()
     redis_state = store.ping()

@@ -20,34 +20,31 @@ Values loaded inside a transaction that has written anything (or that runs
 above READ COMMITTED) are returned but never stored: they may include changes
 that will roll back, or miss commits that an invalidation already announced.
 
-One module on purpose, in sections: reads and invalidations share the key
-scheme and the contract of the Lua scripts, and read best side by side.
+Reads and invalidations stay in one module on purpose: they share the key
+scheme and the contract of the Lua scripts, and read best side by side. The
+rest is composed in: the Redis circuit breaker (``breaker``), the replay of
+failed invalidations (``pending``), the counters (``counters``) and their
+shared hash (``growthcompass.redis_hash``), the report (``stats``) and the
+LISTEN loop (``listen_loop``). This process's store, and whether it runs the
+loop, is ``growthcompass.cache.runtime``'s business.
 """
 
 from __future__ import annotations
 
-import atexit
-import logging
-import os
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from django.core.cache import caches
 from redis import Redis
 from redis.exceptions import RedisError
 
-from growthcompass.cache import messages, scripts
+from growthcompass.cache import scripts, stats
+from growthcompass.cache.breaker import RedisBreaker
 from growthcompass.cache.config import CacheOptions
-from growthcompass.cache.families import Family
-from growthcompass.cache.local import MISSING, LocalSubscriber, LocalTier
-from growthcompass.cache.messages import EVERYTHING, Invalidation, format_message, merge_into, parse_message
-from growthcompass.cache.registry import family_names
-from growthcompass.cache.stats import (
+from growthcompass.cache.counters import (
     BYPASSED,
-    ERRORS,
     GLOBAL,
     HITS,
     INVALIDATIONS,
@@ -58,17 +55,18 @@ from growthcompass.cache.stats import (
     WAITS,
     Counters,
 )
+from growthcompass.cache.families import Family
+from growthcompass.cache.listen_loop import ListenLoop
+from growthcompass.cache.local import MISSING, LocalSubscriber, LocalTier
+from growthcompass.cache.messages import EVERYTHING, format_message, parse_message
+from growthcompass.cache.pending import PendingInvalidations
+from growthcompass.cache.registry import family_names
 from growthcompass.cache.transactions import has_uncommitted_writes, may_store_loaded_values, written_in_transaction
+from growthcompass.redis_hash import RedisHash
 
-if TYPE_CHECKING:
-    from growthcompass.cache.listener import InvalidationListener
-
-log = logging.getLogger("growthcompass.cache")
+__all__ = ["CacheStore"]
 
 T = TypeVar("T")
-
-# Past this many pending (unapplied) ids, a replay flushes everything instead.
-_PENDING_LIMIT = 10_000
 
 
 def _glob_escape(text: str) -> str:
@@ -81,26 +79,22 @@ class CacheStore:
     def __init__(self, client: Redis, *, prefix: str, options: CacheOptions | None = None) -> None:
         self.client = client
         self.prefix = prefix
-        self.options = options or CacheOptions()
+        self.options = options or CacheOptions.from_settings()
         self.seq_key = prefix + "~seq"
         self.all_tombstone = prefix + "~tomb:*"
         self.stats_key = prefix + "~stats"
         self.channel = prefix + "~inv"
         self.counters = Counters()
+        self.breaker = RedisBreaker(self.options, self.counters)
+        self.pending = PendingInvalidations()
+        self.shared_stats = RedisHash(client, self.stats_key)
         self._invalidate_script = client.register_script(scripts.INVALIDATE)
         self._fill_script = client.register_script(scripts.FILL)
         self._release_script = client.register_script(scripts.RELEASE)
-        # Redis is skipped until this monotonic time after an error.
-        self._skip_until = 0.0
-        self._pause_s = self.options.retry_after_s
-        self._failing = False
-        self._last_warning = float("-inf")
         self._stats_due = time.monotonic() + self.options.stats_flush_interval_s
-        self._pending: Invalidation = {}
-        self._pending_lock = threading.Lock()
         self.local: LocalTier | None = None
         self.subscriber: LocalSubscriber | None = None
-        self.listener: InvalidationListener | None = None
+        self.listener: ListenLoop | None = None
         self._listener_thread: threading.Thread | None = None
         if self.options.local_tier:
             self.local = LocalTier(max_entries=self.options.local_max_entries, ttl_s=self.options.local_ttl_s)
@@ -108,8 +102,6 @@ class CacheStore:
                 client=client, channel=self.channel, tier=self.local, apply=self.apply_local_message
             )
             self.subscriber.start()
-        if self.options.listener_in_process and not _dedicated_listener:
-            self.start_listener()
 
     # -- keys ------------------------------------------------------------------------
 
@@ -144,17 +136,18 @@ class CacheStore:
                 local = None
         if now >= self._stats_due:
             self.flush_stats()
-        if now < self._skip_until or (self._pending and not self.retry_pending()):
+        breaker = self.breaker
+        if now < breaker.skip_until or (self.pending.queued and not self.retry_pending()):
             counts[BYPASSED] += 1
             return family.load_many([ident]).get(ident)
         try:
             raw = self.client.get(key)
         except RedisError as exc:
-            self._failed(exc, name)
+            breaker.failed(exc, name)
             counts[BYPASSED] += 1
             return family.load_many([ident]).get(ident)
-        if self._failing:
-            self._recovered()
+        if breaker.failing:
+            breaker.recovered()
         if raw is not None:
             value = family.codec.decode(raw)  # type: ignore[arg-type]
             counts[HITS] += 1
@@ -188,7 +181,7 @@ class CacheStore:
             else:
                 seq_raw = self.client.get(self.seq_key)
         except RedisError as exc:
-            self._failed(exc, family.name)
+            self.breaker.failed(exc, family.name)
             return family.load_many([ident]).get(ident)
         seq = int(seq_raw or 0)
         started = time.monotonic()
@@ -251,7 +244,8 @@ class CacheStore:
             self.flush_stats()
         if not wanted:
             return result
-        if now < self._skip_until or (self._pending and not self.retry_pending()):
+        breaker = self.breaker
+        if now < breaker.skip_until or (self.pending.queued and not self.retry_pending()):
             counts[BYPASSED] += len(wanted)
             result.update(family.load_many(wanted))
             return result
@@ -259,12 +253,12 @@ class CacheStore:
         try:
             raws = self.client.mget([*keys, self.seq_key])
         except RedisError as exc:
-            self._failed(exc, name)
+            breaker.failed(exc, name)
             counts[BYPASSED] += len(wanted)
             result.update(family.load_many(wanted))
             return result
-        if self._failing:
-            self._recovered()
+        if breaker.failing:
+            breaker.recovered()
         seq = int(raws[-1] or 0)
         missing: list[int] = []
         decode = family.codec.decode
@@ -307,7 +301,7 @@ class CacheStore:
         try:
             stored = int(self._fill_script(keys=keys, args=args))
         except RedisError as exc:
-            self._failed(exc, family.name)
+            self.breaker.failed(exc, family.name)
             return 0
         counts = self.counters.of(family.name)
         counts[STORES] += stored
@@ -318,7 +312,7 @@ class CacheStore:
         try:
             self._release_script(keys=[lock_key], args=[token])
         except RedisError as exc:
-            self._failed(exc, GLOBAL)
+            self.breaker.failed(exc, GLOBAL)
 
     # -- invalidation ----------------------------------------------------------------
 
@@ -331,8 +325,8 @@ class CacheStore:
         try:
             self.invalidate_or_raise(invalidation)
         except RedisError as exc:
-            self._failed(exc, GLOBAL)
-            self._defer(invalidation)
+            self.breaker.failed(exc, GLOBAL)
+            self.pending.defer(invalidation)
             return False
         return True
 
@@ -367,8 +361,8 @@ class CacheStore:
             # yet deleted).
             deleted += self._unlink_matching(lambda suffix: suffix.split(":", 1)[0] in whole_families)
             self.client.publish(self.channel, message)
-        if self._failing:
-            self._recovered()
+        if self.breaker.failing:
+            self.breaker.recovered()
         for family, ids in invalidation.items():
             self.counters.add(family, INVALIDATIONS, 1 if ids is None else len(ids))
         return deleted
@@ -378,8 +372,8 @@ class CacheStore:
         try:
             self.flush_all_or_raise()
         except RedisError as exc:
-            self._failed(exc, GLOBAL)
-            self._defer({EVERYTHING: None})
+            self.breaker.failed(exc, GLOBAL)
+            self.pending.defer({EVERYTHING: None})
             return False
         return True
 
@@ -394,8 +388,8 @@ class CacheStore:
         known = family_names()
         deleted = self._unlink_matching(lambda suffix: suffix.split(":", 1)[0] in known)
         self.client.publish(self.channel, EVERYTHING)
-        if self._failing:
-            self._recovered()
+        if self.breaker.failing:
+            self.breaker.recovered()
         self.counters.add(GLOBAL, INVALIDATIONS, deleted)
         return deleted
 
@@ -442,52 +436,19 @@ class CacheStore:
         """Evict from this process's tier what another process invalidated (pub/sub)."""
         self._evict_local(parse_message(message))
 
-    def _defer(self, invalidation: Mapping[str, frozenset[int] | None]) -> None:
-        with self._pending_lock:
-            merge_into(self._pending, invalidation)
-            if messages.size(self._pending) > _PENDING_LIMIT:
-                self._pending = {EVERYTHING: None}
+    # -- failures (the breaker and the replay live in ``breaker`` and ``pending``) ----
 
     def retry_pending(self) -> bool:
         """Apply invalidations that failed earlier; True when none is left."""
-        with self._pending_lock:
-            pending, self._pending = self._pending, {}
-        if not pending:
-            return True
-        if time.monotonic() < self._skip_until:
-            self._defer(pending)
-            return False
-        return self.invalidate(pending)
+        return self.pending.replay(self.invalidate, self.breaker)
 
     @property
     def pending_invalidations(self) -> int:
-        return messages.size(self._pending)
-
-    # -- failures --------------------------------------------------------------------
-
-    def _failed(self, exc: Exception, family: str) -> None:
-        self.counters.add(family, ERRORS)
-        now = time.monotonic()
-        self._skip_until = now + self._pause_s
-        self._pause_s = min(self._pause_s * 2, self.options.retry_after_max_s)
-        self._failing = True
-        if now - self._last_warning >= self.options.warning_interval_s:
-            self._last_warning = now
-            log.warning(
-                "cache: Redis unavailable (%s: %s); reads fall through to PostgreSQL, retrying in %.1f s",
-                type(exc).__name__,
-                exc,
-                self._skip_until - now,
-            )
-
-    def _recovered(self) -> None:
-        self._failing = False
-        self._pause_s = self.options.retry_after_s
-        log.info("cache: Redis answers again")
+        return len(self.pending)
 
     @property
     def skipping_redis(self) -> bool:
-        return time.monotonic() < self._skip_until
+        return self.breaker.skipping
 
     # -- statistics ------------------------------------------------------------------
 
@@ -497,17 +458,14 @@ class CacheStore:
         taken = self.counters.take()
         if not taken:
             return True
-        if self.skipping_redis:
+        if self.breaker.skipping:
             self.counters.give_back(taken)
             return False
         try:
-            pipe = self.client.pipeline(transaction=False)
-            for field, value in taken.items():
-                pipe.hincrby(self.stats_key, field, value)
-            pipe.execute()
+            self.shared_stats.add(taken)
         except RedisError as exc:
             self.counters.give_back(taken)
-            self._failed(exc, GLOBAL)
+            self.breaker.failed(exc, GLOBAL)
             return False
         return True
 
@@ -530,16 +488,11 @@ class CacheStore:
 
     def statistics(self) -> dict[str, Any]:
         """Counts summed over every process (this one's unflushed counts included), and Redis's state."""
-        from growthcompass.cache.stats import collect
-
-        return collect(self)
+        return stats.collect(self)
 
     def shared_counts(self) -> dict[str, int]:
         """The counts every process has flushed, as ``{"family|field": n}``."""
-        return {
-            (k.decode() if isinstance(k, bytes) else str(k)): int(v)
-            for k, v in self.client.hgetall(self.stats_key).items()
-        }
+        return self.shared_stats.counts()
 
     def live_listeners(self) -> list[str]:
         """Listeners that sent a heartbeat within its TTL."""
@@ -551,27 +504,26 @@ class CacheStore:
 
     def reset_statistics(self) -> None:
         self.counters.take()
-        self.client.delete(self.stats_key)
+        self.shared_stats.clear()
 
     def heartbeat(self, listener_id: str, ttl_s: int = 15) -> None:
         """Announce a live listener (``cache_stats`` lists them)."""
         try:
             self.client.set(f"{self.prefix}~listener:{listener_id}", str(time.time()), ex=ttl_s)
         except RedisError as exc:
-            self._failed(exc, GLOBAL)
+            self.breaker.failed(exc, GLOBAL)
 
     # -- lifecycle -------------------------------------------------------------------
 
-    def start_listener(self) -> InvalidationListener:
-        """Run the PostgreSQL LISTEN loop as a daemon thread of this process (once)."""
-        from growthcompass.cache.listener import InvalidationListener
+    def start_listener(self) -> ListenLoop:
+        """Run the PostgreSQL LISTEN loop on this store as a daemon thread of this process (once).
 
+        ``growthcompass.cache.runtime.build_store`` calls it when ``CACHE_LISTENER_IN_PROCESS``
+        is on; ``close`` stops it.
+        """
         if self.listener is None:
-            self.listener = InvalidationListener(store_factory=lambda: self)
-            self._listener_thread = threading.Thread(
-                target=self.listener.run, name="cache-invalidation-listener", daemon=True
-            )
-            self._listener_thread.start()
+            self.listener = ListenLoop(store_factory=lambda: self)
+            self._listener_thread = self.listener.run_in_thread()
         return self.listener
 
     def close(self) -> None:
@@ -584,60 +536,3 @@ class CacheStore:
             self.subscriber.join(timeout=3)
         if self._listener_thread is not None:
             self._listener_thread.join(timeout=3)
-
-
-_store: CacheStore | None = None
-_store_lock = threading.Lock()
-# Set by ``manage.py cache_listener``: that process is the listener, so the
-# in-process one (CACHE_LISTENER_IN_PROCESS) must not start a second.
-_dedicated_listener = False
-
-
-def run_as_dedicated_listener() -> None:
-    global _dedicated_listener
-    _dedicated_listener = True
-
-
-def build_store(alias: str = "default", options: CacheOptions | None = None) -> CacheStore:
-    """A store on Django's cache ``alias`` (its django-redis connection pool, key prefix and version)."""
-    from django_redis import get_redis_connection
-
-    client = get_redis_connection(alias)
-    return CacheStore(client, prefix=caches[alias].make_key(""), options=options or CacheOptions.from_settings())
-
-
-def get_store() -> CacheStore:
-    """This process's store, built on first use from the settings."""
-    global _store
-    store = _store
-    if store is None:
-        with _store_lock:
-            if _store is None:
-                _store = build_store()
-            store = _store
-    return store
-
-
-def reset_store() -> None:
-    """Drop this process's store (settings changed, or after a fork); the next use builds a new one."""
-    global _store
-    with _store_lock:
-        old, _store = _store, None
-    if old is not None:
-        old.close()
-
-
-def _forget_after_fork() -> None:
-    # The parent's threads do not exist in the child; build a fresh store there.
-    global _store
-    _store = None
-
-
-def _flush_at_exit() -> None:
-    store = _store
-    if store is not None:
-        store.flush_stats()
-
-
-os.register_at_fork(after_in_child=_forget_after_fork)
-atexit.register(_flush_at_exit)

@@ -77,15 +77,15 @@ class Condition:
 
 
 def default_limit() -> int:
-    return int(getattr(settings, "SAFE_QUERY_DEFAULT_LIMIT", 100))
+    return settings.SAFE_QUERY_DEFAULT_LIMIT
 
 
 def max_limit() -> int:
-    return int(getattr(settings, "SAFE_QUERY_MAX_LIMIT", 1000))
+    return settings.SAFE_QUERY_MAX_LIMIT
 
 
 def max_offset() -> int:
-    return int(getattr(settings, "SAFE_QUERY_MAX_OFFSET", 100_000))
+    return settings.SAFE_QUERY_MAX_OFFSET
 
 
 # --- input checking ---------------------------------------------------------------

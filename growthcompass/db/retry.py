@@ -134,8 +134,8 @@ def retry_read(
     raises ``QueryTimeout``; a pool timeout is not retried; the last attempt's
     error propagates unchanged.
     """
-    attempts = attempts if attempts is not None else int(getattr(settings, "DB_READ_RETRY_ATTEMPTS", 3))
-    base = base_delay if base_delay is not None else float(getattr(settings, "DB_READ_RETRY_BASE_DELAY", 0.05))
+    attempts = attempts if attempts is not None else settings.DB_READ_RETRY_ATTEMPTS
+    base = base_delay if base_delay is not None else settings.DB_READ_RETRY_BASE_DELAY
     for attempt in range(1, max(1, attempts) + 1):
         writes_before = writes_routed()
         try:

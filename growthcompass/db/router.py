@@ -83,7 +83,7 @@ def wrote_recently() -> bool:
     last = _last_write_at.get()
     if last is None:
         return False
-    window = float(getattr(settings, "DB_READ_YOUR_WRITES_SECONDS", 2.0))
+    window = settings.DB_READ_YOUR_WRITES_SECONDS
     return time.monotonic() - last < window
 
 
@@ -107,7 +107,7 @@ class ReplicaHealth:
 
     @staticmethod
     def retry_after() -> float:
-        return float(getattr(settings, "DB_REPLICA_RETRY_SECONDS", 10.0))
+        return settings.DB_REPLICA_RETRY_SECONDS
 
     def is_down(self, alias: str) -> bool:
         with self._lock:

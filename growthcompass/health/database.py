@@ -1,7 +1,7 @@
 """Health checks for the databases: the primary, the replica, unapplied migrations.
 
 The primary and the replica are probed over a fresh connection of their own
-(``METRICS_HEALTH_TIMEOUT_S`` to connect, the same as statement timeout), not
+(``HEALTH_TIMEOUT_S`` to connect, the same as statement timeout), not
 through the pool: the round trip measured is the server's, and a server that
 is down or hanging fails the check in seconds instead of queueing.
 """
@@ -39,7 +39,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _probe(alias: str, extra_query: str) -> tuple[float, float, tuple[Any, ...]]:
     """``(connect ms, median round trip ms, extra_query's row)`` over a fresh connection."""
-    timeout = settings.METRICS_HEALTH_TIMEOUT_S
+    timeout = settings.HEALTH_TIMEOUT_S
     started = time.perf_counter()
     with connect_direct(alias, timeout_s=timeout, statement_timeout_ms=round(timeout * 1000)) as connection:
         connect_ms = (time.perf_counter() - started) * 1000
@@ -91,7 +91,7 @@ def replica_check() -> CheckResult:
 
 
 def check_replica(alias: str, name: str = "replica") -> CheckResult:
-    """When a replica is configured: it answers, is a standby, and lags less than ``METRICS_REPLICA_MAX_LAG_S``.
+    """When a replica is configured: it answers, is a standby, and lags less than ``HEALTH_REPLICA_MAX_LAG_S``.
 
     Lag is zero when everything received has been replayed (an idle primary
     sends nothing, and the time since the last replayed transaction would
@@ -105,7 +105,7 @@ def check_replica(alias: str, name: str = "replica") -> CheckResult:
     data = {"configured": True, "round_trip_ms": rtt_ms, "connect_ms": connect_ms, "lag_s": lag_s}
     if not in_recovery:
         return CheckResult(name, False, f"replica {_where(alias)} is not in recovery: it is a primary", data=data)
-    limit = settings.METRICS_REPLICA_MAX_LAG_S
+    limit = settings.HEALTH_REPLICA_MAX_LAG_S
     if lag_s is None:
         return CheckResult(name, True, f"round trip {rtt_ms:.2f} ms, lag unknown (nothing replayed yet)", data=data)
     if lag_s > limit:

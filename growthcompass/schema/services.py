@@ -187,7 +187,7 @@ def migrations_roll_back(
 def refuse_in_production() -> None:
     # Both the settings and the raw environment are consulted: either saying
     # production is enough to refuse a destructive development-only operation.
-    from_settings = str(getattr(settings, "DJANGO_ENV", "")).lower()
+    from_settings = settings.DJANGO_ENV.lower()
     from_environment = os.environ.get("DJANGO_ENV", "").strip().lower()
     if "production" in (from_settings, from_environment):
         raise MigrationRefused("migrate_reset is refused when DJANGO_ENV=production, whatever the flags.")

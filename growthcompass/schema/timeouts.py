@@ -29,9 +29,6 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 logger = logging.getLogger("growthcompass.schema")
 
-DEFAULT_LOCK_TIMEOUT_MS = 5_000
-DEFAULT_STATEMENT_TIMEOUT_MS = 0
-
 _lock_timeout_override: ContextVar[int | None] = ContextVar("migration_lock_timeout_ms", default=None)
 
 
@@ -39,11 +36,11 @@ def migration_lock_timeout_ms() -> int:
     override = _lock_timeout_override.get()
     if override is not None:
         return override
-    return int(getattr(settings, "MIGRATION_LOCK_TIMEOUT_MS", DEFAULT_LOCK_TIMEOUT_MS))
+    return settings.MIGRATION_LOCK_TIMEOUT_MS
 
 
 def migration_statement_timeout_ms() -> int:
-    return int(getattr(settings, "MIGRATION_STATEMENT_TIMEOUT_MS", DEFAULT_STATEMENT_TIMEOUT_MS))
+    return settings.MIGRATION_STATEMENT_TIMEOUT_MS
 
 
 def apply_migration_timeouts(connection: BaseDatabaseWrapper) -> None:

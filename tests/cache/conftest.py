@@ -15,10 +15,10 @@ import pytest
 from django.test import override_settings
 
 from courses.selectors import CourseSummary, course_get
+from growthcompass.cache import CacheStore, get_store, reset_store
 from growthcompass.cache.config import caches_from_url
 from growthcompass.cache.listener import CHANNEL, InvalidationListener, listener_connection_params
 from growthcompass.cache.messages import EVERYTHING, Invalidation
-from growthcompass.cache.store import CacheStore, get_store, reset_store
 from students.selectors import StudentSummary, student_get
 
 WAIT_S = 15.0  # a guard against hanging, never a performance assertion

@@ -18,7 +18,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from courses.selectors import course_get, course_roster, courses_active
-from growthcompass.cache.store import build_store
+from growthcompass.cache import build_store
 from students.selectors import student_get, student_guardians, students_by_ids
 from tests.cache.conftest import WAIT_S, the_student
 from tests.db.aliases import suite_database_url

@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
+from growthcompass.cache import get_store, reset_store
 from growthcompass.cache.listener import listener_connection_params
-from growthcompass.cache.store import get_store, reset_store
 from tests.cache.conftest import WAIT_S, ListenerHandle, the_student
 from tests.factories import StudentFactory
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from growthcompass.cache import build_store
 from growthcompass.cache.local import MISSING, LocalTier
-from growthcompass.cache.store import build_store
 from students.cache import STUDENT_FAMILY
 from students.models import StudentStatus
 from students.selectors import student_get

@@ -17,8 +17,8 @@ import pytest
 import redis
 from django.test import override_settings
 
+from growthcompass.cache import CacheStore, get_store, reset_store
 from growthcompass.cache.config import caches_from_url
-from growthcompass.cache.store import CacheStore, get_store, reset_store
 from growthcompass.health import run_checks
 from students.models import StudentStatus
 from students.selectors import student_get, students_by_ids

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import pytest
 from django.test import override_settings
 
+from growthcompass.cache import CacheStore, get_store, reset_store
 from growthcompass.cache.config import caches_from_url
-from growthcompass.cache.store import CacheStore, get_store, reset_store
 from students.models import Student
 from students.selectors import student_get, students_by_ids
 from tests.factories import StudentFactory

@@ -30,8 +30,8 @@ from dashboards.models import StudentMetrics
 from dashboards.refresh import materialized_view_refresh
 from dashboards.selectors import student_metrics, student_metrics_get
 from demo.services import seed_demo
+from growthcompass.cache import reset_store
 from growthcompass.cache.config import caches_from_url
-from growthcompass.cache.store import reset_store
 from students.models import Student
 from tests.factories import AttendanceFactory, ClassSessionFactory, StudentFactory
 from tests.faults.conftest import run_in_threads

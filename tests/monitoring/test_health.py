@@ -52,7 +52,7 @@ def test_primary_that_is_down_fails_at_once(closed_port: int) -> None:
     assert "unreachable" in result.detail
 
 
-@override_settings(METRICS_HEALTH_TIMEOUT_S=2)
+@override_settings(HEALTH_TIMEOUT_S=2)
 def test_primary_that_hangs_fails_after_the_connect_timeout(silent_server: int) -> None:
     with extra_alias("hung", HOST="127.0.0.1", PORT=str(silent_server)):
         result = check_primary("hung")
@@ -94,7 +94,7 @@ def test_view_staleness_over_the_limit_fails() -> None:
     assert materialized_views_check().ok
 
     ViewRefresh.objects.update(finished_at=timezone.now() - dt.timedelta(hours=2, minutes=5))
-    with override_settings(METRICS_VIEW_MAX_AGE_S=3600):
+    with override_settings(VIEWS_MAX_AGE_S=3600):
         result = materialized_views_check()
     assert not result.ok
     assert result.detail.startswith("student_metrics_mv is 2 h 5 min old (limit 1 h 0 min;")

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 
+from growthcompass.db.monitoring import publishing, tracking
 from growthcompass.db.monitoring.explain import ExplainResult, PlanFinding, explain_statement
 from growthcompass.db.monitoring.fingerprint import fingerprint, is_read_only_statement, normalise
 from growthcompass.db.monitoring.metrics import QueryMetrics, StatementMetrics, merge_query_metrics
@@ -34,7 +35,7 @@ from growthcompass.db.monitoring.publishing import (
     published_query_metrics,
 )
 from growthcompass.db.monitoring.stat_statements import ServerStatement, StatStatements, stat_statements
-from growthcompass.db.monitoring.tracking import install, is_installed, tracker, uninstall
+from growthcompass.db.monitoring.tracking import is_installed, tracker
 
 __all__ = [
     "ExplainResult",
@@ -63,6 +64,18 @@ __all__ = [
     "tracking_paused",
     "uninstall",
 ]
+
+
+def install() -> None:
+    """Track every query from now on, and publish each process's metrics to Redis (``QUERY_PUBLISH_S``)."""
+    tracking.install()
+    publishing.install()
+
+
+def uninstall() -> None:
+    """Stop tracking and starting publishers (for measuring the tracking's own cost); the metrics are kept."""
+    tracking.uninstall()
+    publishing.uninstall()
 
 
 def query_metrics() -> QueryMetrics:

@@ -94,7 +94,7 @@ def explain_statement(
     template: str, *, analyze: bool = False, using: str = "default", large_table_rows: int | None = None
 ) -> ExplainResult:
     """Plan ``template`` (pyformat ``%s`` or ``$n`` placeholders) on ``using`` and flag what looks slow."""
-    threshold = settings.METRICS_LARGE_TABLE_ROWS if large_table_rows is None else large_table_rows
+    threshold = settings.QUERY_LARGE_TABLE_ROWS if large_table_rows is None else large_table_rows
     if not is_read_only_statement(template):
         return ExplainResult(statement=template, explained=False, analyzed=False, note="not explained: it writes")
     text, parameters = to_positional(template)
@@ -105,7 +105,7 @@ def explain_statement(
     options = sql.SQL("FORMAT JSON, ANALYZE") if analyzed else sql.SQL("FORMAT JSON")
     try:
         with connect_direct(
-            using, timeout_s=settings.METRICS_HEALTH_TIMEOUT_S, statement_timeout_ms=30_000, autocommit=False
+            using, timeout_s=settings.HEALTH_TIMEOUT_S, statement_timeout_ms=30_000, autocommit=False
         ) as connection:
             connection.execute("SET TRANSACTION READ ONLY")
             # The statement text comes from our own query log (or pg_stat_statements), not from a

@@ -3,11 +3,14 @@
 Every process tracks its own queries; ``manage.py query_report`` runs in a
 process of its own that has run almost none. So a daemon thread in each
 process writes a snapshot (its busiest statements and its pool statistics)
-every ``METRICS_QUERY_PUBLISH_S`` seconds -- and once more at exit -- into one
-Redis hash, a field per process. The report merges the fields; snapshots not
-refreshed for ``PUBLISHED_MAX_AGE_S`` belong to processes long gone and are
-dropped. Publishing happens off the request path, so a slow or absent Redis
+every ``QUERY_PUBLISH_S`` seconds -- and once more at exit -- into one
+Redis hash, a field per process (``growthcompass.redis_hash``). The report
+merges the fields; snapshots not refreshed for ``PUBLISHED_MAX_AGE_S`` belong
+to processes long gone and are dropped. Publishing happens off the request path, so a slow or absent Redis
 never delays a query.
+
+The thread starts with a process's first database connection (``install``),
+so a worker forked after start-up runs its own.
 """
 
 from __future__ import annotations
@@ -22,10 +25,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db.backends.signals import connection_created
 
-from growthcompass.db.monitoring import tracking
 from growthcompass.db.monitoring.metrics import QueryMetrics, process_name
 from growthcompass.db.monitoring.pools import PoolMetrics, pool_metrics
+from growthcompass.db.monitoring.tracking import tracker
+from growthcompass.redis_hash import RedisHash
+
+__all__ = [
+    "PUBLISHED_MAX_AGE_S",
+    "PUBLISHED_STATEMENTS",
+    "PublishedMetrics",
+    "clear_published_query_metrics",
+    "install",
+    "publish_query_metrics",
+    "published_query_metrics",
+    "start_if_configured",
+    "uninstall",
+]
 
 logger = logging.getLogger("growthcompass.db.monitoring")
 
@@ -45,16 +62,14 @@ class PublishedMetrics:
     pools: tuple[PoolMetrics, ...]
 
 
-def _redis() -> tuple[Any, str]:
-    from django.core.cache import caches
-    from django_redis import get_redis_connection
-
-    return get_redis_connection("default"), caches["default"].make_key(_KEY)
+def _published() -> RedisHash:
+    # Built on every use rather than once: CACHES can change (override_settings).
+    return RedisHash.on_cache(_KEY)
 
 
 def publish_query_metrics() -> None:
     """Write this process's snapshot now (raises if Redis cannot be reached)."""
-    metrics = tracking.tracker.metrics()
+    metrics = tracker.metrics()
     busiest = QueryMetrics(
         started_at=metrics.started_at,
         slow_query_ms=metrics.slow_query_ms,
@@ -67,25 +82,22 @@ def publish_query_metrics() -> None:
         "metrics": busiest.as_dict(),
         "pools": [p.as_dict() for p in pool_metrics()],
     }
-    client, key = _redis()
-    client.hset(key, process_name(), json.dumps(payload))
-    client.expire(key, PUBLISHED_MAX_AGE_S * 2)
+    _published().put(process_name(), json.dumps(payload), expire_s=PUBLISHED_MAX_AGE_S * 2)
 
 
 def published_query_metrics(*, exclude_self: bool = True) -> list[PublishedMetrics]:
     """Every live process's latest snapshot (stale ones are deleted as they are found)."""
-    client, key = _redis()
+    published = _published()
     now = time.time()
     found = []
-    for raw_field, raw_value in client.hgetall(key).items():
-        field = raw_field.decode() if isinstance(raw_field, bytes) else str(raw_field)
+    for field, raw_value in published.values().items():
         try:
             data = json.loads(raw_value)
         except ValueError:
-            client.hdel(key, raw_field)
+            published.remove(field)
             continue
         if now - float(data.get("published_at", 0)) > PUBLISHED_MAX_AGE_S:
-            client.hdel(key, raw_field)
+            published.remove(field)
             continue
         if exclude_self and field == process_name():
             continue
@@ -101,8 +113,7 @@ def published_query_metrics(*, exclude_self: bool = True) -> list[PublishedMetri
 
 
 def clear_published_query_metrics() -> None:
-    client, key = _redis()
-    client.delete(key)
+    _published().clear()
 
 
 def _publish_quietly() -> None:
@@ -121,7 +132,7 @@ def _loop(interval: float) -> None:
 def start_if_configured() -> None:
     """Start this process's publisher thread once (again after a fork) when publishing is on."""
     global _started_in
-    interval = float(getattr(settings, "METRICS_QUERY_PUBLISH_S", 0) or 0)
+    interval = settings.QUERY_PUBLISH_S
     if interval <= 0 or _started_in == os.getpid():
         return
     with _start_lock:
@@ -133,5 +144,25 @@ def start_if_configured() -> None:
 
 
 def _publish_at_exit(pid: int) -> None:
-    if pid == os.getpid() and tracking.tracker.metrics().total_queries:
+    if pid == os.getpid() and tracker.metrics().total_queries:
         _publish_quietly()
+
+
+def _start_on_connection(sender: Any, connection: Any, **kwargs: Any) -> None:
+    # On a connection rather than at install(): a worker forked after start-up
+    # opens its first connection in the child, which is where its publisher must run.
+    start_if_configured()
+
+
+def install() -> None:
+    """Publish from every process that opens a database connection from now on (idempotent)."""
+    from django.db import connections
+
+    connection_created.connect(_start_on_connection, dispatch_uid="growthcompass.db.monitoring.publishing")
+    if connections.all(initialized_only=True):
+        start_if_configured()
+
+
+def uninstall() -> None:
+    """Start no more publisher threads (one already running keeps publishing)."""
+    connection_created.disconnect(dispatch_uid="growthcompass.db.monitoring.publishing")

@@ -49,7 +49,7 @@ SELECT query, calls, total_exec_time, mean_exec_time, rows
 def stat_statements(top: int = 10, *, using: str = "default") -> StatStatements:
     """Top statements by total and by mean execution time, or why they cannot be had."""
     try:
-        with connect_direct(using, timeout_s=settings.METRICS_HEALTH_TIMEOUT_S, statement_timeout_ms=10_000) as conn:
+        with connect_direct(using, timeout_s=settings.HEALTH_TIMEOUT_S, statement_timeout_ms=10_000) as conn:
             on_server = conn.execute(
                 "SELECT installed_version FROM pg_available_extensions WHERE name = 'pg_stat_statements'"
             ).fetchone()

@@ -1,7 +1,7 @@
 """Time every query the app sends through Django, with a connection ``execute_wrapper``.
 
 ``install()`` (called from ``GrowthCompassConfig.ready()`` unless
-``METRICS_QUERY_TRACKING`` is off) hooks ``connection_created`` so every
+``QUERY_TRACKING`` is off) hooks ``connection_created`` so every
 connection, in every thread, gets the wrapper once. Queries that bypass
 Django's cursors -- raw psycopg connections, the pool's own health checks --
 are not seen.
@@ -27,7 +27,6 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.db.backends.signals import connection_created
 
-from growthcompass.db.monitoring import publishing
 from growthcompass.db.monitoring.fingerprint import fingerprint
 from growthcompass.db.monitoring.metrics import QueryMetrics, StatementMetrics, bucket_of, process_name
 
@@ -205,9 +204,6 @@ def _attach(sender: Any, connection: Any, **kwargs: Any) -> None:
         while tracker in wrappers:
             wrappers.remove(tracker)
         wrappers.insert(0, tracker)
-    # Here rather than in install(): a worker forked after start-up opens its
-    # first connection in the child, which is where its publisher must run.
-    publishing.start_if_configured()
 
 
 def install() -> None:

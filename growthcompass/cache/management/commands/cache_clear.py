@@ -8,9 +8,9 @@ from typing import Any, TextIO
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 
+from growthcompass.cache import get_store
 from growthcompass.cache.messages import Invalidation, merge_into
 from growthcompass.cache.registry import clear_options
-from growthcompass.cache.store import get_store
 
 
 class Command(BaseCommand):

@@ -8,9 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from growthcompass.cache import run_as_dedicated_listener
 from growthcompass.cache.listener import CHANNEL, InvalidationListener
 from growthcompass.cache.messages import Invalidation, format_message
-from growthcompass.cache.store import run_as_dedicated_listener
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 
-from growthcompass.cache.store import get_store
+from growthcompass.cache import get_store
 
 _COLUMNS = ("reads", "hits", "local_hits", "misses", "hit_rate", "stores", "refused", "bypassed", "waits")
 

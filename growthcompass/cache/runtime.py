@@ -1,0 +1,83 @@
+"""This process's cache store: built on first use, rebuilt after a fork or a settings change.
+
+It also decides whether this process runs the invalidation listener as a
+thread (``CACHE_LISTENER_IN_PROCESS``): not in the process that is the
+listener already (``manage.py cache_listener`` calls
+``run_as_dedicated_listener``). At exit the store's last counts are flushed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+
+from django.core.cache import caches
+
+from growthcompass.cache.config import CacheOptions
+from growthcompass.cache.store import CacheStore
+
+__all__ = ["build_store", "get_store", "reset_store", "run_as_dedicated_listener"]
+
+_store: CacheStore | None = None
+_store_lock = threading.Lock()
+# Set by ``manage.py cache_listener``: that process is the listener, so the
+# in-process one (CACHE_LISTENER_IN_PROCESS) must not start a second.
+_dedicated_listener = False
+
+
+def run_as_dedicated_listener() -> None:
+    global _dedicated_listener
+    _dedicated_listener = True
+
+
+def build_store(alias: str = "default", options: CacheOptions | None = None) -> CacheStore:
+    """A store on Django's cache ``alias`` (its django-redis connection pool, key prefix and version).
+
+    It runs the LISTEN loop as a thread when the options ask for it and this
+    process is not the dedicated listener.
+    """
+    from django_redis import get_redis_connection
+
+    client = get_redis_connection(alias)
+    store = CacheStore(client, prefix=caches[alias].make_key(""), options=options or CacheOptions.from_settings())
+    if store.options.listener_in_process and not _dedicated_listener:
+        store.start_listener()
+    return store
+
+
+def get_store() -> CacheStore:
+    """This process's store, built on first use from the settings."""
+    global _store
+    store = _store
+    if store is None:
+        with _store_lock:
+            if _store is None:
+                _store = build_store()
+            store = _store
+    return store
+
+
+def reset_store() -> None:
+    """Drop this process's store (settings changed, or after a fork); the next use builds a new one."""
+    global _store
+    with _store_lock:
+        old, _store = _store, None
+    if old is not None:
+        old.close()
+
+
+def _forget_after_fork() -> None:
+    # The parent's threads do not exist in the child; build a fresh store there.
+    global _store
+    _store = None
+
+
+def _flush_at_exit() -> None:
+    store = _store
+    if store is not None:
+        store.flush_stats()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+atexit.register(_flush_at_exit)
