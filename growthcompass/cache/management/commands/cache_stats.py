@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 
 from growthcompass.cache import get_store
-
-_COLUMNS = ("reads", "hits", "local_hits", "misses", "hit_rate", "stores", "refused", "bypassed", "waits")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value * 100:.1f}%"
-    return str(value)
+from growthcompass.cache.report import statistics_lines
 
 
 class Command(BaseCommand):
@@ -49,39 +41,10 @@ class Command(BaseCommand):
                 self.stdout.write("Counters reset.")
 
     def _print_table(self, stats: dict[str, Any]) -> None:
-        redis_state = stats["redis"]
-        if redis_state["connected"]:
-            self.stdout.write(
-                f"Redis: connected, ping {redis_state['ping_ms']:.2f} ms, {redis_state['used_memory_human']} used "
-                f"(maxmemory-policy {redis_state['maxmemory_policy']}); key prefix {stats['key_prefix']}"
-            )
-        else:
-            self.stdout.write(self.style.ERROR(f"Redis: NOT connected ({redis_state.get('error', '')})"))
-        listeners = stats["listeners"]
-        line = f"Invalidation listeners alive: {len(listeners)}" + (f" ({', '.join(listeners)})" if listeners else "")
-        self.stdout.write(line if listeners else self.style.WARNING(line + " -- raw SQL writes wait for one"))
-        header = ("family", *_COLUMNS, "invalidations", "errors")
-        rows = [
-            (name, *(_cell(row[c]) for c in _COLUMNS), _cell(row["invalidations"]), _cell(row["errors"]))
-            for name, row in stats["families"].items()
-        ]
-        totals = stats["totals"]
-        rows.append(
-            ("total", *(_cell(totals[c]) for c in _COLUMNS), _cell(totals["invalidations"]), _cell(totals["errors"]))
-        )
-        widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
-        for r in (header, *rows):
-            self.stdout.write(
-                "  ".join(
-                    str(v).ljust(w) if i == 0 else str(v).rjust(w)
-                    for i, (v, w) in enumerate(zip(r, widths, strict=True))
-                )
-            )
-        process = stats["process"]
-        if process["skipping_redis"] or process["pending_invalidations"]:
-            self.stdout.write(
-                self.style.WARNING(
-                    f"This process: skipping Redis={process['skipping_redis']}, "
-                    f"pending invalidations={process['pending_invalidations']}"
-                )
-            )
+        styles: dict[str, Callable[[str], str]] = {
+            "": str,
+            "warning": self.style.WARNING,
+            "error": self.style.ERROR,
+        }
+        for line, level in statistics_lines(stats):
+            self.stdout.write(styles[level](line))
