@@ -14,3 +14,6 @@ DOMAIN_TABLES = frozenset(
         "parsed_student_feedback",
     }
 )
+
+# The throwaway app the test settings install (tests/registry_app): it registers its table with every registry.
+REGISTRY_APP_TABLES = frozenset({"registry_widgets"})

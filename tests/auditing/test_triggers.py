@@ -26,7 +26,7 @@ from tests.factories import (
     TermFactory,
     UserFactory,
 )
-from tests.tables import DOMAIN_TABLES
+from tests.tables import DOMAIN_TABLES, REGISTRY_APP_TABLES
 
 pytestmark = pytest.mark.django_db
 
@@ -35,9 +35,9 @@ AUDITED_TABLES = DOMAIN_TABLES | {"auth_user"}
 
 def test_every_domain_table_and_auth_user_carry_installed_current_audit_triggers() -> None:
     statuses = audit_trigger_status()
-    assert audited_tables() == AUDITED_TABLES
+    assert audited_tables() == AUDITED_TABLES | REGISTRY_APP_TABLES
     audited = {(s.table, s.trigger) for s in statuses}
-    for table in AUDITED_TABLES:
+    for table in AUDITED_TABLES | REGISTRY_APP_TABLES:
         for operation in ("insert", "update", "delete", "truncate"):
             assert (table, f"audit_{operation}") in audited
     assert {("audit_log", name) for name in ("append_only", "written_by_triggers", "record_prune")} <= audited

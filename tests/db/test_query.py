@@ -18,7 +18,7 @@ from growthcompass.db import Condition, InvalidQuery, UnknownTable, count, find_
 from growthcompass.db.query import like_pattern_to_regex
 from growthcompass.db.tables import exposed_tables
 from students.models import Guardian, Student
-from tests.tables import DOMAIN_TABLES
+from tests.tables import DOMAIN_TABLES, REGISTRY_APP_TABLES
 
 pytestmark = pytest.mark.django_db
 
@@ -222,7 +222,7 @@ def test_the_replica_flag_reads_the_same_rows_without_a_replica(school: dict[str
 
 def test_exposed_tables_are_the_models_tables_and_exclude_auth() -> None:
     tables = exposed_tables()
-    assert set(tables) == DOMAIN_TABLES
+    assert set(tables) == DOMAIN_TABLES | REGISTRY_APP_TABLES
     for name, table in tables.items():
         assert table.model._meta.db_table == name
         for column in table.columns:
