@@ -20,7 +20,7 @@ def check_redacted_columns(
     columns_by_table = {
         model._meta.db_table: {field.column for field in model._meta.concrete_fields} for model in audited_models()
     }
-    configured: Any = getattr(settings, "AUDIT_REDACTED_COLUMNS", {})
+    configured: Any = settings.AUDIT_REDACTED_COLUMNS
     if not isinstance(configured, dict):
         return [Error("AUDIT_REDACTED_COLUMNS must be a dict of table name to column names.", id="auditing.E001")]
     errors: list[CheckMessage] = []

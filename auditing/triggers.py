@@ -67,7 +67,7 @@ SHARED_VALUES = "_at, _user, _role, _app, _xid, _ctx"
 
 def redacted_columns(table: str) -> tuple[str, ...]:
     """Columns of ``table`` never copied into the log (``settings.AUDIT_REDACTED_COLUMNS``)."""
-    configured: dict[str, Any] = getattr(settings, "AUDIT_REDACTED_COLUMNS", {})
+    configured: dict[str, Any] = settings.AUDIT_REDACTED_COLUMNS
     return tuple(sorted(configured.get(table, ())))
 
 
