@@ -229,3 +229,14 @@ AUDIT_PRUNE_MIN_AGE_DAYS = env_int("AUDIT_PRUNE_MIN_AGE_DAYS", 30, minimum=0)
 # every other query behind it, and a statement timeout for migrations (0 = none).
 MIGRATION_LOCK_TIMEOUT_MS = env_int("MIGRATION_LOCK_TIMEOUT_MS", 5_000, minimum=0)
 MIGRATION_STATEMENT_TIMEOUT_MS = env_int("MIGRATION_STATEMENT_TIMEOUT_MS", 0, minimum=0)
+
+# --- Prometheus metrics (growthcompass.metrics, docs/metrics.md) -----------------------
+INSTALLED_APPS.append("growthcompass.metrics")
+# First, so a request's time covers the other middleware too.
+MIDDLEWARE.insert(0, "growthcompass.metrics.middleware.MetricsMiddleware")
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+# Bearer token /metrics requires; without one /metrics is refused in production.
+METRICS_TOKEN = env_str("METRICS_TOKEN") or ""
+METRICS_MAX_ROUTES = env_int("METRICS_MAX_ROUTES", 40, minimum=1)
+METRICS_MAX_STATEMENTS = env_int("METRICS_MAX_STATEMENTS", 40, minimum=1)
+METRICS_AUDIT_WINDOW_S = env_int("METRICS_AUDIT_WINDOW_S", 300, minimum=1)
