@@ -16,7 +16,14 @@ from __future__ import annotations
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from growthcompass.metrics.collectors import register_collector, registered_collectors
+from growthcompass.metrics.collectors import register_collector, registered_collectors, unregister_collector
 from growthcompass.metrics.labels import OTHER
 
-__all__ = ["OTHER", "CounterMetricFamily", "GaugeMetricFamily", "register_collector", "registered_collectors"]
+__all__ = [
+    "OTHER",
+    "CounterMetricFamily",
+    "GaugeMetricFamily",
+    "register_collector",
+    "registered_collectors",
+    "unregister_collector",
+]

@@ -33,6 +33,7 @@ __all__ = [
     "RegisteredCollectors",
     "register_collector",
     "registered_collectors",
+    "unregister_collector",
 ]
 
 logger = logging.getLogger("growthcompass.metrics")
@@ -61,6 +62,11 @@ def register_collector(name: str, *, cache_s: float = 0.0) -> Callable[[Collecto
         return function
 
     return decorator
+
+
+def unregister_collector(name: str) -> None:
+    """Remove the collector ``name`` (a test's temporary one, say); unknown names are ignored."""
+    _REGISTRY.pop(name, None)
 
 
 def registered_collectors() -> list[str]:
