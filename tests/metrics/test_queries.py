@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import override_settings
@@ -13,7 +15,7 @@ from tests.metrics.conftest import scrape, value
 pytestmark = pytest.mark.usefixtures("fresh_statement_labels")
 
 
-def _run(sql: str, params: list[object] | None = None) -> None:
+def _run(sql: str, params: list[Any] | None = None) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
