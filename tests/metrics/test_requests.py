@@ -21,9 +21,9 @@ def test_requests_to_two_tables_count_under_one_route_pattern(staff_client: Clie
     assert value(after, counted, route=API_ROWS, method="GET", status="200") == (
         value(before, counted, route=API_ROWS, method="GET", status="200") + 2
     )
-    assert not any(
-        name == counted and ("route", "/api/students/") in labels for (name, labels) in after
-    ), "a raw path became a label"
+    assert not any(name == counted and ("route", "/api/students/") in labels for (name, labels) in after), (
+        "a raw path became a label"
+    )
     assert value(after, "gc_http_request_duration_seconds_count", route=API_ROWS) == (
         value(before, "gc_http_request_duration_seconds_count", route=API_ROWS) + 2
     )
