@@ -24,10 +24,13 @@ def dashboard() -> dict[str, Any]:
     return data
 
 
-def dashboard_expressions() -> list[str]:
+def dashboard_expressions(*, variables: bool = True) -> list[str]:
+    """The panels' PromQL, and (``variables``) the template variables' queries, which are Grafana's own syntax."""
     expressions = [
         target["expr"] for panel in dashboard()["panels"] for target in panel.get("targets", []) if "expr" in target
     ]
+    if not variables:
+        return expressions
     expressions += [
         variable["query"]["query"]
         for variable in dashboard()["templating"]["list"]
