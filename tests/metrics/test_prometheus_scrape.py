@@ -38,8 +38,9 @@ def _free_port() -> int:
 
 
 def _get(url: str, **headers: str) -> Any:
-    request = urllib.request.Request(url, headers=headers)
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback URLs built here
+    assert url.startswith(("http://127.0.0.1:", "http://localhost:")), url  # loopback only
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - checked above
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - checked above
         return json.loads(response.read())
 
 
@@ -125,7 +126,7 @@ def test_prometheus_scrapes_the_app_and_answers_for_its_series(prometheus: Prome
         _get(f"{live_server.url}/metrics")
     assert refused.value.code == 401
 
-    prometheus.wait_for("prometheus ready", lambda: urllib.request.urlopen(f"{prometheus.url}/-/ready", timeout=5))
+    prometheus.wait_for("prometheus ready", lambda: _get(f"{prometheus.url}/api/v1/status/buildinfo"))
     targets = prometheus.wait_for(
         "the app's target up",
         lambda: [t for t in _get(f"{prometheus.url}/api/v1/targets")["data"]["activeTargets"] if t["health"] == "up"],
