@@ -237,6 +237,12 @@ MIDDLEWARE.insert(0, "growthcompass.metrics.middleware.MetricsMiddleware")
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
 # Bearer token /metrics requires; without one /metrics is refused in production.
 METRICS_TOKEN = env_str("METRICS_TOKEN") or ""
-METRICS_MAX_ROUTES = env_int("METRICS_MAX_ROUTES", 40, minimum=1)
+METRICS_MAX_ROUTES = env_int("METRICS_MAX_ROUTES", 30, minimum=1)
 METRICS_MAX_STATEMENTS = env_int("METRICS_MAX_STATEMENTS", 40, minimum=1)
 METRICS_AUDIT_WINDOW_S = env_int("METRICS_AUDIT_WINDOW_S", 300, minimum=1)
+
+# --- sqlcommenter (growthcompass.db.sqlcomment) ------------------------------------------
+# Each statement carries a comment naming the route or command that sent it, for
+# PostgreSQL's logs and pg_stat_activity. Off by default.
+SQLCOMMENTER_ENABLED = env_bool("SQLCOMMENTER_ENABLED", False)
+MIDDLEWARE.append("growthcompass.db.sqlcomment.SqlCommentMiddleware")

@@ -44,7 +44,7 @@ def is_production() -> bool:
 
 def max_routes() -> int:
     """Distinct route patterns labelled per process before the rest fold into ``other``."""
-    return int(getattr(settings, "METRICS_MAX_ROUTES", 40))
+    return int(getattr(settings, "METRICS_MAX_ROUTES", 30))
 
 
 def max_statements() -> int:

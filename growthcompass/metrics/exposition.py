@@ -20,6 +20,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from growthcompass.metrics.collectors import RegisteredCollectors
 from growthcompass.metrics.instruments import PROCESS_REGISTRY
 from growthcompass.metrics.process import sync_process_metrics
+from growthcompass.metrics.queries import instrument
 
 __all__ = ["multiprocess_directory", "render", "scrape_registry"]
 
@@ -52,4 +53,7 @@ def render(accept: str | None = None) -> tuple[bytes, str]:
     """``(body, content type)`` of one scrape, in the format ``accept`` asks for (text by default)."""
     sync_process_metrics(force=True)
     encoder, content_type = choose_encoder(accept or "")
-    return encoder(scrape_registry()), content_type
+    # The collectors' own queries are not the application's: they would take statement
+    # labels (first come, first kept) from the statements the dashboards are about.
+    with instrument.paused():
+        return encoder(scrape_registry()), content_type

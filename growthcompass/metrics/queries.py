@@ -18,8 +18,10 @@ instrument updates; its cost is measured in ``benchmarks/bench_metrics_export.py
 from __future__ import annotations
 
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.signals import setting_changed
@@ -71,16 +73,23 @@ class _Children:
         self.duration = DB_QUERY_DURATION.labels(alias)
 
 
+class _Paused(threading.local):
+    depth = 0  # a class default: reading it in a thread that never paused is a plain lookup
+
+
 class QueryInstrument:
     """The ``execute_wrapper``: one instance per process."""
 
     def __init__(self) -> None:
+        self._paused = _Paused()
         self._fingerprints: dict[str, tuple[str, str]] = {}
         self._children: dict[tuple[str, str], _Children] = {}
         self._statements: dict[str, BoundedLabels] = {}
         self.slow_s = sources.slow_query_ms() / 1000.0
 
     def __call__(self, execute: Callable[..., Any], sql: Any, params: Any, many: bool, context: dict[str, Any]) -> Any:
+        if self._paused.depth:
+            return execute(sql, params, many, context)
         started = time.perf_counter()
         try:
             result = execute(sql, params, many, context)
@@ -123,6 +132,15 @@ class QueryInstrument:
         self._children[(alias, fingerprint_id)] = children
         return children
 
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Within the block, this thread's queries are not counted (the scrape's own, say)."""
+        self._paused.depth += 1
+        try:
+            yield
+        finally:
+            self._paused.depth -= 1
+
     def reset(self) -> None:
         """Forget which statements were labelled (a forked worker starts its own set)."""
         self._fingerprints = {}
@@ -145,10 +163,15 @@ setting_changed.connect(_follow_settings, dispatch_uid="growthcompass.metrics.qu
 
 
 def _attach(sender: Any, connection: Any, **kwargs: Any) -> None:
+    # Right after the query tracker when it leads the list, otherwise first; checked on every
+    # (re)connection, since wrappers attached later (the audit wrapper puts itself first) may
+    # have pushed this one inside them, where it would see their rewritten SQL.
     wrappers = connection.execute_wrappers
-    if instrument in wrappers:
+    position = 1 if wrappers and type(wrappers[0]).__name__ == "QueryTracker" else 0
+    if len(wrappers) > position and wrappers[position] is instrument:
         return
-    # Right after the query tracker when it leads the list, otherwise first.
+    while instrument in wrappers:
+        wrappers.remove(instrument)
     position = 1 if wrappers and type(wrappers[0]).__name__ == "QueryTracker" else 0
     wrappers.insert(position, instrument)
 

@@ -92,3 +92,27 @@ def test_statements_past_the_limit_are_counted_as_other(db: None) -> None:
     folded = [sql for sql in probes if fingerprint(sql)[0] not in labelled]
     assert folded, "every probe got a label of its own past the limit"
     assert value(scrape(), "gc_db_queries_total", alias="default", statement="other") >= before + len(folded)
+
+
+def test_the_scrape_s_own_queries_take_no_statement_label(db: None) -> None:
+    instrument.reset()
+    calls_before = sum(v for (name, _), v in scrape().items() if name == "gc_db_queries_total")
+    instrument.reset()
+
+    samples = scrape()
+
+    assert instrument._statements.get("default") is None or not instrument._statements["default"].admitted()
+    assert sum(v for (name, _), v in samples.items() if name == "gc_db_queries_total") == calls_before
+
+
+def test_a_statement_under_an_audit_context_is_counted_as_the_app_sent_it(db: None, staff_user: Any) -> None:
+    from auditing.context import audit_context
+
+    sql = "SELECT %s::int AS metrics_probe_audited"
+    statement, _ = fingerprint(sql)
+    before = value(scrape(), "gc_db_queries_total", alias="default", statement=statement)
+
+    with audit_context(user=staff_user, reason="metrics test"):
+        _run(sql, [1])
+
+    assert value(scrape(), "gc_db_queries_total", alias="default", statement=statement) == before + 1
