@@ -246,3 +246,12 @@ METRICS_AUDIT_WINDOW_S = env_int("METRICS_AUDIT_WINDOW_S", 300, minimum=1)
 # PostgreSQL's logs and pg_stat_activity. Off by default.
 SQLCOMMENTER_ENABLED = env_bool("SQLCOMMENTER_ENABLED", False)
 MIDDLEWARE.append("growthcompass.db.sqlcomment.SqlCommentMiddleware")
+
+# --- Captured plans of slow statements (growthcompass.plans, docs/metrics.md) -------------
+INSTALLED_APPS.append("growthcompass.plans")
+# Off under test, where a worker thread writing plans behind other tests' backs would only get in
+# their way; tests/plans turns it on.
+PLANS_CAPTURE = env_bool("PLANS_CAPTURE", DJANGO_ENV != "test")
+PLANS_MAX_ROWS = env_int("PLANS_MAX_ROWS", 200, minimum=1)
+PLANS_RECAPTURE_S = env_float("PLANS_RECAPTURE_S", 3600.0, minimum=0.0)
+PLANS_MAX_PER_MINUTE = env_int("PLANS_MAX_PER_MINUTE", 6, minimum=1)

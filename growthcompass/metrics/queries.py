@@ -38,7 +38,28 @@ from growthcompass.metrics.instruments import (
 )
 from growthcompass.metrics.labels import OTHER, BoundedLabels
 
-__all__ = ["QueryInstrument", "install", "instrument", "is_installed", "uninstall"]
+__all__ = [
+    "QueryInstrument",
+    "SlowStatementHook",
+    "install",
+    "instrument",
+    "is_installed",
+    "on_slow_statement",
+    "uninstall",
+]
+
+# Called with (alias, SQL text, seconds) for each execution at least SLOW_QUERY_MS long, in the
+# thread that ran it: a hook must only hand the statement on (to a queue), never do the work there.
+SlowStatementHook = Callable[[str, str, float], None]
+_slow_hooks: list[SlowStatementHook] = []
+
+
+def on_slow_statement(hook: SlowStatementHook) -> SlowStatementHook:
+    """Register ``hook`` for slow executions (idempotent); the plan capture is one."""
+    if hook not in _slow_hooks:
+        _slow_hooks.append(hook)
+    return hook
+
 
 _CACHE_LIMIT = 4096
 _INFO_TEXT_CHARS = 160
@@ -117,6 +138,11 @@ class QueryInstrument:
             DB_QUERY_ERRORS.labels(children.alias, children.statement).inc()
         if seconds >= self.slow_s:
             DB_SLOW_QUERIES.labels(children.alias, children.statement).inc()
+            for hook in _slow_hooks:
+                try:
+                    hook(alias, text, seconds)
+                except Exception:  # noqa: S110 - a hook must never break the query that was slow
+                    pass
 
     def _bind(self, alias: str, known: tuple[str, str]) -> _Children:
         labels = self._statements.get(alias)
