@@ -18,7 +18,8 @@ from growthcompass.plans.models import CapturedPlan
 from tests.factories import StaffUserFactory
 
 WAIT_S = 30.0  # a guard against a hung worker, not a speed limit
-SLOW_READ = "SELECT pg_sleep(%s) AS plans_probe, count(*) FROM students WHERE grade_level > %s"
+# (grade_level + 0): no index serves it, so the plan is a sequential scan whatever the statistics.
+SLOW_READ = "SELECT pg_sleep(%s) AS plans_probe, count(*) FROM students WHERE (grade_level + 0) > %s"
 
 
 @pytest.fixture
@@ -62,10 +63,15 @@ def test_off_by_default_under_test_nothing_is_captured(transactional_db: None) -
     assert not _captured()
 
 
-def test_a_fast_statement_is_not_captured(slow_capture: None) -> None:
-    _run("SELECT 1 AS plans_probe_fast")
+def test_a_statement_under_slow_query_ms_is_not_captured(slow_capture: None) -> None:
+    # A threshold no trivial statement reaches, even on a loaded machine; the slow read still does.
+    with override_settings(SLOW_QUERY_MS=500):
+        _run("SELECT 1 AS plans_probe_fast")
+        _run(SLOW_READ, [0.6, 3])
 
-    assert fingerprint("SELECT 1 AS plans_probe_fast")[0] not in _captured()
+    captured = _captured()
+    assert fingerprint(SLOW_READ)[0] in captured
+    assert fingerprint("SELECT 1 AS plans_probe_fast")[0] not in captured
 
 
 def test_a_slow_write_is_recorded_but_never_explained(slow_capture: None) -> None:
