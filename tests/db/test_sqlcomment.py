@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
+import django
 from django.db import connection
 from django.test import Client, override_settings
 
@@ -83,3 +85,14 @@ def test_a_request_tags_its_statements_with_the_route_pattern_and_view(staff_cli
     assert all("route='%2Fapi%2F%3Cstr%3Atable%3E%2F'" in sql for sql in tagged), tagged
     assert all("controller='growthcompass.api.views.table_rows'" in sql for sql in tagged)
     assert any('FROM "students"' in sql or "FROM students" in sql for sql in tagged)
+
+
+@override_settings(SQLCOMMENTER_ENABLED=True)
+def test_a_management_command_tags_its_statements_with_its_name(db: None, monkeypatch: Any) -> None:
+    from growthcompass.db import sqlcomment
+
+    monkeypatch.setattr(sys, "argv", ["manage.py", "refresh_views"])
+    monkeypatch.setattr(sqlcomment, "_process_tags", {})
+    sqlcomment.install()
+
+    assert _own_statement().endswith("/*command='refresh_views',framework='django%3A" + django.get_version() + "'*/")

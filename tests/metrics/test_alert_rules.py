@@ -49,3 +49,16 @@ def test_every_alert_has_a_unit_test() -> None:
     assert len(rules) >= 10
 
     assert rules <= tested, f"alerts without a unit test: {sorted(rules - tested)}"
+
+
+def test_ci_installs_promtool_before_the_suites_run() -> None:
+    from tests.metrics.deploy_files import DEPLOY
+
+    root = DEPLOY.parent
+    ci = (root / ".ci" / "run").read_text(encoding="utf-8")
+    makefile = (root / "Makefile").read_text(encoding="utf-8")
+
+    assert "prometheus-deps:" in makefile
+    assert "apt-get" in makefile.split("prometheus-deps:", 1)[1]
+    commands = [line.strip() for line in ci.splitlines() if not line.strip().startswith("#")]
+    assert commands.index("make prometheus-deps") < commands.index("make test")
