@@ -52,3 +52,14 @@ devservers-stop: $(INSTALLED)
 	$(BIN)/python -m growthcompass.devservers stop
 devservers-status: $(INSTALLED)
 	$(BIN)/python -m growthcompass.devservers status
+
+## prometheus-deps: promtool and prometheus (Debian's prometheus package) for the alert-rule tests and the scrape test.
+.PHONY: prometheus-deps
+PROMETHEUS_APT := DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get
+prometheus-deps:
+	@if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then \
+	  echo "installing Debian's prometheus package (promtool, prometheus)"; \
+	  $(PROMETHEUS_APT) install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || \
+	  { $(PROMETHEUS_APT) update -qq >/dev/null && \
+	    $(PROMETHEUS_APT) install -y -qq --no-install-recommends prometheus >/dev/null; }; \
+	fi

@@ -22,3 +22,8 @@ class GrowthCompassConfig(AppConfig):
 
         if settings.QUERY_TRACKING:
             monitoring.install()
+
+        from growthcompass.db import sqlcomment
+
+        if sqlcomment.enabled():
+            sqlcomment.install()

@@ -238,3 +238,29 @@ AUDIT_PRUNE_MIN_AGE_DAYS = env_int("AUDIT_PRUNE_MIN_AGE_DAYS", 30, minimum=0)
 # every other query behind it, and a statement timeout for migrations (0 = none).
 MIGRATION_LOCK_TIMEOUT_MS = env_int("MIGRATION_LOCK_TIMEOUT_MS", 5_000, minimum=0)
 MIGRATION_STATEMENT_TIMEOUT_MS = env_int("MIGRATION_STATEMENT_TIMEOUT_MS", 0, minimum=0)
+
+# --- Prometheus metrics (growthcompass.metrics, docs/metrics.md) -----------------------
+INSTALLED_APPS.append("growthcompass.metrics")
+# First, so a request's time covers the other middleware too.
+MIDDLEWARE.insert(0, "growthcompass.metrics.middleware.MetricsMiddleware")
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+# Bearer token /metrics requires; without one /metrics is refused in production.
+METRICS_TOKEN = env_str("METRICS_TOKEN") or ""
+METRICS_MAX_ROUTES = env_int("METRICS_MAX_ROUTES", 30, minimum=1)
+METRICS_MAX_STATEMENTS = env_int("METRICS_MAX_STATEMENTS", 40, minimum=1)
+METRICS_AUDIT_WINDOW_S = env_int("METRICS_AUDIT_WINDOW_S", 300, minimum=1)
+
+# --- sqlcommenter (growthcompass.db.sqlcomment) ------------------------------------------
+# Each statement carries a comment naming the route or command that sent it, for
+# PostgreSQL's logs and pg_stat_activity. Off by default.
+SQLCOMMENTER_ENABLED = env_bool("SQLCOMMENTER_ENABLED", False)
+MIDDLEWARE.append("growthcompass.db.sqlcomment.SqlCommentMiddleware")
+
+# --- Captured plans of slow statements (growthcompass.plans, docs/metrics.md) -------------
+INSTALLED_APPS.append("growthcompass.plans")
+# Off under test, where a worker thread writing plans behind other tests' backs would only get in
+# their way; tests/plans turns it on.
+PLANS_CAPTURE = env_bool("PLANS_CAPTURE", DJANGO_ENV != "test")
+PLANS_MAX_ROWS = env_int("PLANS_MAX_ROWS", 200, minimum=1)
+PLANS_RECAPTURE_S = env_float("PLANS_RECAPTURE_S", 3600.0, minimum=0.0)
+PLANS_MAX_PER_MINUTE = env_int("PLANS_MAX_PER_MINUTE", 6, minimum=1)

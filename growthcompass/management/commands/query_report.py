@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from growthcompass.db.monitoring.report import collect_query_report, report_as_dict, report_as_text
+from growthcompass.plans.selectors import captured_plans, plans_as_dicts, plans_as_text
 
 
 class Command(BaseCommand):
@@ -38,6 +39,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--local", action="store_true", help="Only this process's metrics; skip Redis.")
         parser.add_argument("--reset", action="store_true", help="After reporting, clear the published metrics.")
+        parser.add_argument(
+            "--plans", action="store_true", help="Also list the plans captured automatically for slow statements."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         top = options["top"]
@@ -55,6 +59,11 @@ class Command(BaseCommand):
             reset=options["reset"],
         )
         if options["json"]:
-            self.stdout.write(json.dumps(report_as_dict(report), indent=2))
+            data = report_as_dict(report)
+            if options["plans"]:
+                data["captured_plans"] = plans_as_dicts(captured_plans(limit=top))
+            self.stdout.write(json.dumps(data, indent=2))
         else:
             self.stdout.write(report_as_text(report))
+            if options["plans"]:
+                self.stdout.write(plans_as_text(captured_plans(limit=top)))
