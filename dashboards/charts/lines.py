@@ -11,7 +11,7 @@ __all__ = ["line_chart"]
 WIDTH = 720
 HEIGHT = 260
 LEFT = 44
-RIGHT = 16
+RIGHT = 32
 TOP = 30
 BOTTOM = 40
 

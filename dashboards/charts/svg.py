@@ -50,13 +50,14 @@ def attr(value: object) -> str:
 def svg_document(chart_id: str, title: str, width: int, height: int, body: Sequence[str]) -> SafeString:
     """An ``<svg>`` sized by its viewBox (it scales to its container), titled for assistive technology.
 
+    Never drawn wider than its natural size, so its text stays the size it was set in.
     ``aria-hidden`` is not set: the SVG is an image with a name, and the table
     that follows it carries the numbers.
     """
     title_id = f"{chart_id}-title"
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="gc-chart" id="{attr(chart_id)}-svg" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="{attr(title_id)}" '
+        f'viewBox="0 0 {width} {height}" style="max-width: {width}px" role="img" aria-labelledby="{attr(title_id)}" '
         f'preserveAspectRatio="xMinYMin meet"><title id="{attr(title_id)}">{text(title)}</title>'
     )
     return mark_safe(head + "".join(body) + "</svg>")  # noqa: S308 - every value above is escaped

@@ -28,12 +28,15 @@ def weekly_rate_chart(
 ) -> Chart:
     """The attendance rate of each week in ``weeks`` (a week without records plots nothing)."""
     by_week = {row.week_start: row.rate for row in rows}
+    rates = [rate for rate in by_week.values() if rate is not None]
+    # A rate near 95 % on a 0-100 axis is a flat line: start the axis at the tens below the lowest week.
+    y_min = max(0, int((min(rates, default=0) - 5) // 10) * 10)
     return line_chart(
         chart_id=chart_id,
         title=title,
         x_labels=[f"{week:%d %b}" for week in weeks],
         series=[Series(label, "gc-series-0", [by_week.get(week) for week in weeks])],
-        y_min=0,
+        y_min=y_min,
         y_max=100,
         y_suffix="%",
     )
