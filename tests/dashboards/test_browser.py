@@ -59,6 +59,7 @@ def _expected(today: dt.date) -> Expected:
     for grade, rate in StudentMetrics.objects.filter(status="active", attendance_rate__isnull=False).values_list(
         "grade_level", "attendance_rate"
     ):
+        assert rate is not None
         bands.add((grade, next(i for i, (_, low, high) in enumerate(RATE_BANDS) if low <= rate < high)))
     in_term = held.filter(
         session__course__term=term_model,
@@ -156,8 +157,9 @@ def test_every_page_draws_its_charts_without_console_errors(live_server: Any, de
             page.wait_for_selector(".messagelist .success")
             refreshed = page.locator(".messagelist .success").inner_text()
             if folder is not None:
-                dark = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark")
-                dark.add_cookies(context.cookies())
+                dark = browser.new_context(
+                    viewport={"width": 1280, "height": 900}, color_scheme="dark", storage_state=context.storage_state()
+                )
                 dark_page = dark.new_page()
                 for name in ("school", "course"):
                     dark_page.goto(f"{live_server.url}{expected.pages[name]}")
