@@ -52,3 +52,16 @@ devservers-stop: $(INSTALLED)
 	$(BIN)/python -m growthcompass.devservers stop
 devservers-status: $(INSTALLED)
 	$(BIN)/python -m growthcompass.devservers status
+
+.PHONY: browser-deps screenshots
+
+## browser-deps: Debian's Chromium for the dashboard's browser test (apt-get, only when it is missing).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (apt-get)"; \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium >/dev/null; }
+
+## screenshots: run the dashboard's browser test and save a PNG of every page (light and dark) into docs/screenshots/.
+screenshots: setup browser-deps
+	DASHBOARD_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -m slow tests/dashboards/test_browser.py
