@@ -155,6 +155,7 @@ def test_a_non_staff_user_never_reaches_a_page(school: SmallSchool) -> None:
 def test_the_student_change_page_links_to_the_dashboard(staff_client: Client, school: SmallSchool) -> None:
     html = _page(staff_client, reverse("admin:students_student_change", args=[school.steady.pk]))
     assert reverse("admin:dashboards_student", args=[school.steady.pk]) in html
+    assert 'class="auditlink"' in html  # the audit app's link on the same page is kept
 
 
 def test_page_queries_do_not_grow_with_the_school(staff_client: Client, school: SmallSchool) -> None:
