@@ -120,6 +120,12 @@ def _note_error(message: Any, errors: list[str]) -> None:
         errors.append(f"{message.text} ({message.location.get('url')})")
 
 
+# Screenshots for the docs: the admin's navigation sidebar folded away (its own toggle,
+# remembered in localStorage) and a 1100 px window keep the committed PNGs small.
+SCREENSHOT_VIEWPORT = {"width": 1100, "height": 800}
+FOLD_SIDEBAR = "window.localStorage.setItem('django.admin.navSidebarIsOpen', 'false')"
+
+
 def _save(page: Any, folder: Path | None, name: str) -> None:
     if folder is not None:
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
@@ -137,7 +143,9 @@ def test_every_page_draws_its_charts_without_console_errors(live_server: Any, de
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+            context = browser.new_context(viewport=SCREENSHOT_VIEWPORT, color_scheme="light")
+            if folder is not None:
+                context.add_init_script(FOLD_SIDEBAR)
             page = context.new_page()
             page.on("console", lambda message: _note_error(message, errors))
             page.on("pageerror", lambda error: errors.append(str(error)))
@@ -158,8 +166,9 @@ def test_every_page_draws_its_charts_without_console_errors(live_server: Any, de
             refreshed = page.locator(".messagelist .success").inner_text()
             if folder is not None:
                 dark = browser.new_context(
-                    viewport={"width": 1280, "height": 900}, color_scheme="dark", storage_state=context.storage_state()
+                    viewport=SCREENSHOT_VIEWPORT, color_scheme="dark", storage_state=context.storage_state()
                 )
+                dark.add_init_script(FOLD_SIDEBAR)
                 dark_page = dark.new_page()
                 for name in ("school", "course"):
                     dark_page.goto(f"{live_server.url}{expected.pages[name]}")
