@@ -133,7 +133,8 @@ class ViewRefresh(models.Model):
         # The staff dashboard's permissions (``dashboards.views``): who may refresh the
         # views from a page, and who may read the operations page.
         permissions = [
-            ("refresh_views", "Can refresh the materialized views from the dashboard"),
+            # Names stay within 50 characters: auth's own migrations go back to that length.
+            ("refresh_views", "Can refresh the dashboard's views"),
             ("view_operations", "Can view the operations dashboard"),
         ]
         indexes = [models.Index(fields=["view_name", "-finished_at"], name="idx_view_refreshes_view_time")]

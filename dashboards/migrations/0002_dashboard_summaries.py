@@ -96,7 +96,7 @@ class Migration(migrations.Migration):
             options={
                 "ordering": ["-finished_at"],
                 "permissions": [
-                    ("refresh_views", "Can refresh the materialized views from the dashboard"),
+                    ("refresh_views", "Can refresh the dashboard's views"),
                     ("view_operations", "Can view the operations dashboard"),
                 ],
             },

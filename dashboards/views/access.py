@@ -15,6 +15,7 @@ __all__ = [
     "OPERATIONS_PERMISSION",
     "READ_PERMISSION",
     "REFRESH_PERMISSION",
+    "bad_filter",
     "render_page",
     "requires",
 ]
@@ -54,3 +55,10 @@ def render_page(
         **context,
     }
     return TemplateResponse(request, template, full, status=status)
+
+
+def bad_filter(request: HttpRequest, site: AdminSite, error: Exception, title: str) -> TemplateResponse:
+    """The page's title and the reason its filters were refused, answered with 400 Bad Request."""
+    return render_page(
+        request, site, "admin/dashboards/bad_filter.html", {"title": title, "filter_error": str(error)}, status=400
+    )

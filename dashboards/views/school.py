@@ -21,7 +21,7 @@ from dashboards.selectors.school import (
     attendance_weekly,
     terms_all,
 )
-from dashboards.views.access import READ_PERMISSION, REFRESH_PERMISSION, render_page, requires
+from dashboards.views.access import READ_PERMISSION, REFRESH_PERMISSION, bad_filter, render_page, requires
 from dashboards.views.filters import FilterError, parse_grade, parse_term
 from dashboards.views.weeks import term_weeks, weekly_rate_chart
 from growthcompass.health import human_duration
@@ -32,13 +32,6 @@ __all__ = ["AT_RISK_BELOW", "refresh_view", "school_view"]
 # "Lowest attendance" lists active students under this rate.
 AT_RISK_BELOW = 80
 BAND_CLASSES = ("gc-band-0", "gc-band-1", "gc-band-2", "gc-band-3", "gc-band-4")
-
-
-def bad_filter(request: HttpRequest, site: AdminSite, error: FilterError, title: str) -> HttpResponse:
-    """The page's title and filters with the error, answered with 400 Bad Request."""
-    return render_page(
-        request, site, "admin/dashboards/bad_filter.html", {"title": title, "filter_error": str(error)}, status=400
-    )
 
 
 def _course_redirect(code: str) -> HttpResponse:

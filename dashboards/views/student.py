@@ -14,9 +14,8 @@ from dashboards.charts import Series, line_chart
 from dashboards.selectors.metrics import student_metrics
 from dashboards.selectors.school import terms_all
 from dashboards.selectors.student_page import student_attendance_weekly, student_feedback_recent
-from dashboards.views.access import READ_PERMISSION, render_page, requires
+from dashboards.views.access import READ_PERMISSION, bad_filter, render_page, requires
 from dashboards.views.filters import FilterError, parse_term
-from dashboards.views.school import bad_filter
 from dashboards.views.weeks import term_weeks, weekly_rate_chart
 from feedback.scores import SCORE_DIMENSIONS, SCORE_MAX, SCORE_MIN
 from students.models import Student
