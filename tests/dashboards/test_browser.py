@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -26,6 +26,9 @@ from dashboards.selectors.school import RATE_BANDS, term_current, terms_all
 from demo.services import seed_demo
 from feedback.models import ParsedStudentFeedback
 from tests.dashboards.browser import chromium_path, screenshots_dir
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -122,7 +125,7 @@ def _note_error(message: Any, errors: list[str]) -> None:
 
 # Screenshots for the docs: the admin's navigation sidebar folded away (its own toggle,
 # remembered in localStorage) and a 1100 px window keep the committed PNGs small.
-SCREENSHOT_VIEWPORT = {"width": 1100, "height": 800}
+SCREENSHOT_VIEWPORT: ViewportSize = {"width": 1100, "height": 800}
 FOLD_SIDEBAR = "window.localStorage.setItem('django.admin.navSidebarIsOpen', 'false')"
 
 
