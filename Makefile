@@ -63,3 +63,16 @@ prometheus-deps:
 	  { $(PROMETHEUS_APT) update -qq >/dev/null && \
 	    $(PROMETHEUS_APT) install -y -qq --no-install-recommends prometheus >/dev/null; }; \
 	fi
+
+.PHONY: browser-deps screenshots
+
+## browser-deps: Debian's Chromium for the dashboard's browser test (apt-get, only when it is missing).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (apt-get)"; \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium >/dev/null; }
+
+## screenshots: run the dashboard's browser test and save a PNG of every page (light and dark) into docs/screenshots/.
+screenshots: setup browser-deps
+	DASHBOARD_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -m slow tests/dashboards/test_browser.py

@@ -9,13 +9,14 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.urls import URLPattern, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from dashboards.models import StudentMetrics
 from dashboards.refresh import view_last_refresh
+from dashboards.views import dashboard_urls
 from growthcompass.health import human_duration
 
 
@@ -69,11 +70,18 @@ class StudentMetricsAdmin(admin.ModelAdmin[StudentMetrics]):
     list_filter = ("grade_level", "status", AttendanceBelowFilter)
     search_fields = ("student_number", "name")
     list_per_page = 50
+    change_list_template = "admin/dashboards/studentmetrics/change_list.html"
 
     @admin.display(description="record")
     def student_record(self, obj: StudentMetrics) -> SafeString:
         url = reverse("admin:students_student_change", args=[obj.pk])
-        return format_html('<a href="{}">student</a>', url)
+        page = reverse("admin:dashboards_student", args=[obj.pk])
+        return format_html('<a href="{}">student</a> · <a href="{}">dashboard</a>', url, page)
+
+    def get_urls(self) -> list[URLPattern]:
+        # The staff dashboard's pages (dashboards.views), before the changelist's own
+        # "<object_id>/" patterns so that "dashboard/" is never read as an object id.
+        return [*dashboard_urls(self.admin_site), *super().get_urls()]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -91,5 +99,9 @@ class StudentMetricsAdmin(admin.ModelAdmin[StudentMetrics]):
         else:
             age = max(0.0, (timezone.now() - last.finished_at).total_seconds())
             freshness = f"as of {human_duration(age)} ago"
-        context = {"title": f"Student metrics ({freshness})", **(extra_context or {})}
+        context = {
+            "title": f"Student metrics ({freshness})",
+            "dashboard_url": reverse("admin:dashboards_school"),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, extra_context=context)

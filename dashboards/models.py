@@ -32,6 +32,10 @@ from django.db.models import F
 from students.models import GradeLevel, Student, StudentStatus
 
 STUDENT_METRICS_VIEW = "student_metrics_mv"
+# The dashboard's summaries (``dashboards/migrations/0002_dashboard_summaries.py``), read
+# with plain SQL by ``dashboards.selectors.school``: no model, nothing for the ORM to manage.
+ATTENDANCE_WEEKLY_VIEW = "attendance_weekly_mv"
+FEEDBACK_TREND_VIEW = "feedback_trend_mv"
 
 
 class StudentMetricsQuerySet(models.QuerySet["StudentMetrics"]):
@@ -126,6 +130,13 @@ class ViewRefresh(models.Model):
     class Meta:
         db_table = "view_refreshes"
         ordering = ["-finished_at"]
+        # The staff dashboard's permissions (``dashboards.views``): who may refresh the
+        # views from a page, and who may read the operations page.
+        permissions = [
+            # Names stay within 50 characters: auth's own migrations go back to that length.
+            ("refresh_views", "Can refresh the dashboard's views"),
+            ("view_operations", "Can view the operations dashboard"),
+        ]
         indexes = [models.Index(fields=["view_name", "-finished_at"], name="idx_view_refreshes_view_time")]
 
     def __str__(self) -> str:

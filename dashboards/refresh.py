@@ -21,7 +21,7 @@ from django.db import DatabaseError, OperationalError, connections, transaction
 from django.utils import timezone
 from psycopg import sql
 
-from dashboards.models import STUDENT_METRICS_VIEW, ViewRefresh
+from dashboards.models import ATTENDANCE_WEEKLY_VIEW, FEEDBACK_TREND_VIEW, STUDENT_METRICS_VIEW, ViewRefresh
 
 __all__ = [
     "MATERIALIZED_VIEWS",
@@ -36,6 +36,8 @@ __all__ = [
 # The only views refresh_views may touch: names reach SQL through this whitelist.
 MATERIALIZED_VIEWS: dict[str, str] = {
     STUDENT_METRICS_VIEW: "per-student attendance, enrolment and feedback metrics for the dashboards",
+    ATTENDANCE_WEEKLY_VIEW: "attendance counts per term, week and grade, for the school dashboard's weekly chart",
+    FEEDBACK_TREND_VIEW: "each student's latest feedback scores against their earlier ones, for the at-risk list",
 }
 
 # First key of the two-int advisory lock ("gcRV"); the second is derived from

@@ -42,6 +42,9 @@ WRITTEN = {
     "auth_user": "last_name",
 }
 KEPT = [*WRITTEN, "view_refreshes", "student_metrics_mv"]
+# Rows a later migration adds on purpose, left out of "kept": dashboards 0002 records the creation of
+# the staff dashboard's two summaries (every earlier row of view_refreshes must still be unchanged).
+ADDED = {"view_refreshes": sql.SQL("WHERE t.view_name NOT IN ('attendance_weekly_mv', 'feedback_trend_mv')")}
 
 
 def _migrate(targets: Sequence[tuple[str, str | None]]) -> list[tuple[str, str]]:
@@ -56,11 +59,15 @@ def _fingerprint(table: str) -> tuple[int, str]:
     """Row count and an md5 over every row (less the column the test writes), in a stable order."""
     query = sql.SQL(
         "SELECT count(*), md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), ''))"
-        " FROM (SELECT to_jsonb(t) - {written} AS r FROM {table} AS t) AS rows"
+        " FROM (SELECT to_jsonb(t) - {written} AS r FROM {table} AS t {added}) AS rows"
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            query.format(table=sql.Identifier(table), written=sql.Literal(WRITTEN.get(table, ""))).as_string(None)
+            query.format(
+                table=sql.Identifier(table),
+                written=sql.Literal(WRITTEN.get(table, "")),
+                added=ADDED.get(table, sql.SQL("")),
+            ).as_string(None)
         )
         rows, digest = cursor.fetchone()
     return int(rows), str(digest)

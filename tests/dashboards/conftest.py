@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -36,3 +37,23 @@ def other_session() -> Iterator[Callable[..., psycopg.Connection[tuple[object, .
     yield open_session
     for session in opened:
         session.close()
+
+
+@pytest.fixture
+def private_cache(settings: Any, worker_id: str) -> Iterator[None]:
+    """The process's cache store on an empty prefix of this test's own, so no entry outlives its rows."""
+    from django.test import override_settings
+
+    from growthcompass.cache import get_store, reset_store
+    from growthcompass.cache.config import caches_from_url
+
+    base = settings.CACHES["default"]["KEY_PREFIX"]
+    caches = caches_from_url(settings.REDIS_URL, key_prefix=f"{base}-dashboard-{worker_id}")
+    with override_settings(CACHES=caches):
+        reset_store()
+        store = get_store()
+        keys = list(store.client.scan_iter(match=store.prefix + "*", count=1000))
+        if keys:
+            store.client.unlink(*keys)
+        yield
+        reset_store()

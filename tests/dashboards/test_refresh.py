@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from dashboards.models import StudentMetrics, ViewRefresh
 from dashboards.refresh import (
+    MATERIALIZED_VIEWS,
     RefreshAlreadyRunning,
     materialized_view_refresh,
     refresh_lock_key,
@@ -141,8 +142,11 @@ def test_command_prints_duration_and_rows_per_view() -> None:
     StudentFactory.create_batch(2)
     out = io.StringIO()
     call_command("refresh_views", stdout=out)
-    assert out.getvalue().startswith("student_metrics_mv: refreshed (concurrently) in ")
-    assert out.getvalue().rstrip().endswith(", 2 rows")
+    lines = out.getvalue().splitlines()
+    # Every view, in MATERIALIZED_VIEWS order: the metrics view first, then the dashboard's summaries.
+    assert [line.split(":")[0] for line in lines] == list(MATERIALIZED_VIEWS)
+    assert lines[0].startswith("student_metrics_mv: refreshed (concurrently) in ")
+    assert lines[0].endswith(", 2 rows")
     assert ViewRefresh.objects.latest("finished_at").source == "command"
 
 

@@ -12,8 +12,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from dashboards.models import STUDENT_METRICS_VIEW, ViewRefresh
+from growthcompass.cache import get_store, reset_store
 from growthcompass.cache.config import caches_from_url
-from growthcompass.cache.store import get_store, reset_store
 from growthcompass.db.monitoring import pool_metrics
 from growthcompass.metrics import GaugeMetricFamily, register_collector, unregister_collector
 from students.cache import STUDENT_FAMILY

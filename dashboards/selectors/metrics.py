@@ -2,6 +2,7 @@
 
 * ``student_metrics`` -- one student's row through the cache (the
   ``student_metrics`` family): what a page that shows one student calls.
+* ``students_metrics`` -- the rows of many students through the cache (a roster).
 * ``student_metrics_get`` -- the same row straight from PostgreSQL as a model
   instance, for callers that need the model (the admin, the benchmark's
   baseline) or must not touch Redis.
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 from django.db import connections
 from django.db.models import QuerySet
@@ -24,12 +26,18 @@ __all__ = [
     "student_metrics",
     "student_metrics_get",
     "student_metrics_lowest_attendance",
+    "students_metrics",
 ]
 
 
 def student_metrics(student_id: int) -> StudentMetricsSummary | None:
     """The student's row of ``student_metrics_mv`` (None before the view's first refresh that includes them)."""
     return get_store().get(METRICS_FAMILY, student_id)
+
+
+def students_metrics(student_ids: Iterable[int]) -> dict[int, StudentMetricsSummary]:
+    """The ``student_metrics_mv`` rows among ``student_ids``: cached ones in one round trip, the rest in one query."""
+    return get_store().get_many(METRICS_FAMILY, student_ids)
 
 
 @functools.cache
