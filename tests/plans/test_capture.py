@@ -88,7 +88,7 @@ def test_a_slow_write_is_recorded_but_never_explained(slow_capture: None) -> Non
     assert "writes" in plan.note
 
 
-@override_settings(METRICS_LARGE_TABLE_ROWS=0)
+@override_settings(QUERY_LARGE_TABLE_ROWS=0)
 def test_a_sequential_scan_of_a_large_table_is_flagged(slow_capture: None) -> None:
     _run(SLOW_READ, [0.02, 3])
 
@@ -124,7 +124,7 @@ def test_explains_per_minute_are_limited(slow_capture: None) -> None:
     assert len(_captured()) == 1
 
 
-@override_settings(METRICS_LARGE_TABLE_ROWS=0)
+@override_settings(QUERY_LARGE_TABLE_ROWS=0)
 def test_query_report_plans_lists_the_captured_plans_with_their_findings(slow_capture: None) -> None:
     _run(SLOW_READ, [0.02, 3])
     _captured()
