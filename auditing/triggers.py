@@ -36,6 +36,8 @@ from django.conf import settings
 from django.db import models
 from psycopg import sql
 
+from growthcompass.db.trigger_sql import FastIgnoreTrigger
+
 # The setting the triggers read the acting user and context from.
 CONTEXT_SETTING = "growthcompass.audit_context"
 
@@ -53,10 +55,14 @@ STATEMENT_DECLARE = [
     ("_app", "text"),
     ("_xid", "bigint"),
 ]
+# The context is parsed only when one is set: a statement without one (cron, psql,
+# most bulk work) pays one built-in call, not a PL/pgSQL call.
 STATEMENT_PROLOGUE = """
-    _ctx := audit_context_from_setting();
-    _user := (_ctx ->> 'user_id')::integer;
-    _ctx := NULLIF(_ctx - 'user_id', '{}'::jsonb);
+    IF current_setting('growthcompass.audit_context', true) <> '' THEN
+        _ctx := audit_context_from_setting();
+        _user := (_ctx ->> 'user_id')::integer;
+        _ctx := NULLIF(_ctx - 'user_id', '{}'::jsonb);
+    END IF;
     _at := statement_timestamp();
     _role := current_user;
     _app := current_setting('application_name');
@@ -86,11 +92,12 @@ def _row_json(alias: str, table: str) -> sql.Composable:
     )
 
 
-def _changed_columns_array(model: type[models.Model]) -> sql.Composable:
-    """Per-column comparison of ``o`` and ``n``: the names of the columns that differ, in model order."""
+def _columns_array(model: type[models.Model], *, changed: bool) -> sql.Composable:
+    """Per-column comparison of ``o`` and ``n``: the columns that differ (or are equal), in model order."""
+    test = sql.SQL("IS DISTINCT FROM" if changed else "IS NOT DISTINCT FROM")
     cases = sql.SQL(", ").join(
-        sql.SQL("CASE WHEN o.{column} IS DISTINCT FROM n.{column} THEN {name} END").format(
-            column=sql.Identifier(field.column), name=sql.Literal(field.column)
+        sql.SQL("CASE WHEN o.{column} {test} n.{column} THEN {name} END").format(
+            column=sql.Identifier(field.column), test=test, name=sql.Literal(field.column)
         )
         for field in model._meta.concrete_fields
         if field.column
@@ -115,16 +122,26 @@ _DELETE_SQL = sql.SQL(
 # Rows are paired by primary key. An UPDATE that rewrites the key itself is
 # logged from the new row alone (old_data NULL): nothing is dropped, but the
 # pairing cannot be recovered.
+#
+# old_data keeps only the old values of the changed columns (the whole old row
+# minus the columns found equal), new_data the whole new row: staff still see
+# old -> new for every changed column, and the log stops storing each updated
+# row twice. A column added since the triggers were generated is in neither
+# list, so its old value is kept whenever the row is logged; when it alone
+# changed, the generic comparison finds it and keeps only the changed values.
 _UPDATE_SQL = sql.SQL(
     """
     INSERT INTO audit_log ({columns})
-    SELECT TG_TABLE_NAME, 'UPDATE', n.{pk}::text, {old_json}, {new_json},
+    SELECT TG_TABLE_NAME, 'UPDATE', n.{pk}::text,
+           CASE WHEN cardinality(c.changed) > 0 THEN {old_json} - c.unchanged
+                ELSE audit_changed_values({old_json}, audit_changed_keys(to_jsonb(o), to_jsonb(n))) END,
+           {new_json},
            CASE WHEN cardinality(c.changed) > 0 THEN c.changed
                 ELSE audit_changed_keys(to_jsonb(o), to_jsonb(n)) END,
            {shared}
     FROM new_rows AS n
     LEFT JOIN old_rows AS o ON o.{pk} = n.{pk}
-    CROSS JOIN LATERAL (SELECT {changed} AS changed) AS c
+    CROSS JOIN LATERAL (SELECT {changed} AS changed, {unchanged} AS unchanged) AS c
     WHERE cardinality(c.changed) > 0 OR o IS DISTINCT FROM n;
     """
 )
@@ -137,7 +154,7 @@ _TRUNCATE_SQL = sql.SQL(
 _BODIES = {"INSERT": _INSERT_SQL, "UPDATE": _UPDATE_SQL, "DELETE": _DELETE_SQL, "TRUNCATE": _TRUNCATE_SQL}
 
 
-class AuditTrigger(pgtrigger.Trigger):
+class AuditTrigger(FastIgnoreTrigger):
     """Writes one audit_log row per row changed by an INSERT, UPDATE or DELETE (or one per TRUNCATE)."""
 
     when = pgtrigger.After
@@ -165,7 +182,8 @@ class AuditTrigger(pgtrigger.Trigger):
             pk=sql.Identifier(model._meta.pk.column),
             old_json=_row_json("o", table),
             new_json=_row_json("n", table),
-            changed=_changed_columns_array(model),
+            changed=_columns_array(model, changed=True),
+            unchanged=_columns_array(model, changed=False),
         )
         return self.format_sql(STATEMENT_PROLOGUE + _render(body) + "RETURN NULL;")
 
@@ -187,7 +205,7 @@ WRITTEN_BY_TRIGGERS = "written_by_triggers"
 RECORD_PRUNE = "record_prune"
 
 
-class AppendOnly(pgtrigger.Trigger):
+class AppendOnly(FastIgnoreTrigger):
     """Refuses UPDATE, DELETE and TRUNCATE of audit_log, whatever the role.
 
     Statement-level and BEFORE, so it refuses even a statement matching no
@@ -211,12 +229,14 @@ class AppendOnly(pgtrigger.Trigger):
         )
 
 
-class WrittenByTriggers(pgtrigger.Trigger):
+class WrittenByTriggers(FastIgnoreTrigger):
     """Refuses INSERTs into audit_log that do not come from a trigger.
 
     The audit triggers insert at trigger depth 1, so this statement-level guard
     sees depth 2; a direct ``INSERT INTO audit_log`` (a forged entry) sees
-    depth 1 and is refused.
+    depth 1 and is refused. The depth test is the trigger's ``WHEN``
+    condition, evaluated by PostgreSQL before any function call: an audited
+    statement pays one built-in call for the guard, not a PL/pgSQL call.
     """
 
     def __init__(self) -> None:
@@ -225,6 +245,7 @@ class WrittenByTriggers(pgtrigger.Trigger):
             when=pgtrigger.Before,
             level=pgtrigger.Statement,
             operation=pgtrigger.Insert,
+            condition=pgtrigger.Condition("pg_trigger_depth() < 2"),
             func=self.format_sql(
                 """
                 IF pg_trigger_depth() < 2 THEN
@@ -256,7 +277,7 @@ _RECORD_PRUNE_SQL = sql.SQL(
 )
 
 
-class RecordPrune(pgtrigger.Trigger):
+class RecordPrune(FastIgnoreTrigger):
     """Records every deletion from audit_log (only possible past ``append_only``) as one entry.
 
     The entry (table ``audit_log``, operation ``DELETE``) summarises what went:
