@@ -233,10 +233,11 @@ class WrittenByTriggers(FastIgnoreTrigger):
     """Refuses INSERTs into audit_log that do not come from a trigger.
 
     The audit triggers insert at trigger depth 1, so this statement-level guard
-    sees depth 2; a direct ``INSERT INTO audit_log`` (a forged entry) sees
-    depth 1 and is refused. The depth test is the trigger's ``WHEN``
-    condition, evaluated by PostgreSQL before any function call: an audited
-    statement pays one built-in call for the guard, not a PL/pgSQL call.
+    sees depth 2 inside its function; a direct ``INSERT INTO audit_log`` (a
+    forged entry) sees depth 1 and is refused. The same test is the trigger's
+    ``WHEN`` condition, which PostgreSQL evaluates before entering the function,
+    one level up (depth 1 for an audit trigger's insert, 0 for a forged one): an
+    audited statement pays one built-in call for the guard, not a PL/pgSQL call.
     """
 
     def __init__(self) -> None:
@@ -245,7 +246,7 @@ class WrittenByTriggers(FastIgnoreTrigger):
             when=pgtrigger.Before,
             level=pgtrigger.Statement,
             operation=pgtrigger.Insert,
-            condition=pgtrigger.Condition("pg_trigger_depth() < 2"),
+            condition=pgtrigger.Condition("pg_trigger_depth() < 1"),
             func=self.format_sql(
                 """
                 IF pg_trigger_depth() < 2 THEN

@@ -12,8 +12,8 @@ another pgtrigger trigger.
 same hash comment) with one change: the expensive function is called only
 when ``current_setting('pgtrigger.ignore', true)`` mentions the trigger's
 name. ``current_setting(..., true)`` returns NULL instead of raising when the
-setting does not exist, and ``strpos`` of NULL is NULL, so the common path is
-one built-in call and no subtransaction. ``pgtrigger.ignore(...)`` keeps its
+setting does not exist, and a NULL or zero ``strpos`` skips the call, so the
+common path is two built-in calls and no subtransaction. ``pgtrigger.ignore(...)`` keeps its
 exact meaning: whenever it names the trigger, the original check decides.
 
 Migrations reference this class by its import path (the way they reference
@@ -32,9 +32,11 @@ from pgtrigger import compiler
 __all__ = ["FastIgnoreTrigger", "FastIgnoreTriggerSql"]
 
 _PGTRIGGER_IGNORE_CHECK = "IF ({ignore_func_name}(TG_NAME) IS TRUE) THEN"
+# CASE, not AND: AND does not stop at a NULL left side (NULL AND x needs x), and the
+# order in which AND evaluates its sides is not promised; CASE evaluates one branch.
 _FAST_IGNORE_CHECK = (
-    "IF strpos(current_setting('pgtrigger.ignore', true), TG_NAME) > 0\n"
-    "                       AND ({ignore_func_name}(TG_NAME) IS TRUE) THEN"
+    "IF (CASE WHEN strpos(current_setting('pgtrigger.ignore', true), TG_NAME) > 0\n"
+    "                             THEN {ignore_func_name}(TG_NAME) END) IS TRUE THEN"
 )
 
 
