@@ -68,6 +68,34 @@ STATEMENT_PROLOGUE = """
     _app := current_setting('application_name');
     _xid := pg_current_xact_id()::text::bigint;
 """
+# Each trigger's INSERT ... SELECT is planned once per session and the plan is reused
+# whatever the size of the next statement's transition tables; the planner knows
+# nothing of them but their row count at planning time. A plan made for a 10,000-row
+# statement is costed high enough to be JIT-compiled, and was compiled again at every
+# later single-row statement of the session (about 25 ms each); an UPDATE's join
+# planned for one row (a nested loop) would make a later 100,000-row UPDATE quadratic.
+# So JIT (and for UPDATE the nested loop and merge join, leaving the hash join, linear
+# at every size) is off while the statement is planned and run, and put back at once,
+# transaction-locally, as it was.
+PLAN_SETTINGS = {
+    "INSERT": ("jit",),
+    "UPDATE": ("jit", "enable_nestloop", "enable_mergejoin"),
+    "DELETE": ("jit",),
+    "TRUNCATE": (),
+}
+PLAN_DECLARE = [("_jit", "text"), ("_enable_nestloop", "text"), ("_enable_mergejoin", "text"), ("_set", "text")]
+
+
+def _plan_settings(operation: str) -> tuple[str, str]:
+    """PL/pgSQL turning ``PLAN_SETTINGS[operation]`` off before the audit INSERT, and back after it."""
+    names = PLAN_SETTINGS[operation]
+    before = "".join(
+        f"_{name} := current_setting('{name}'); _set := set_config('{name}', 'off', true);\n" for name in names
+    )
+    after = "".join(f"_set := set_config('{name}', _{name}, true);\n" for name in names)
+    return before, after
+
+
 SHARED_VALUES = "_at, _user, _role, _app, _xid, _ctx"
 
 
@@ -171,7 +199,7 @@ class AuditTrigger(FastIgnoreTrigger):
             name=name or f"audit_{str(operation).lower()}",
             operation=operation,
             referencing=referencing,
-            declare=STATEMENT_DECLARE,
+            declare=STATEMENT_DECLARE + (PLAN_DECLARE if PLAN_SETTINGS[str(operation)] else []),
         )
 
     def get_func(self, model: Any) -> str:
@@ -185,7 +213,8 @@ class AuditTrigger(FastIgnoreTrigger):
             changed=_columns_array(model, changed=True),
             unchanged=_columns_array(model, changed=False),
         )
-        return self.format_sql(STATEMENT_PROLOGUE + _render(body) + "RETURN NULL;")
+        before, after = _plan_settings(str(self.operation))
+        return self.format_sql(STATEMENT_PROLOGUE + before + _render(body) + after + "RETURN NULL;")
 
 
 def audit_triggers() -> list[pgtrigger.Trigger]:

@@ -106,3 +106,18 @@ def test_pgtrigger_ignore_still_skips_the_audit_trigger_it_names_and_no_other(ne
         Attendance.objects.filter(pk=attendance.pk).delete()
 
     assert [e.operation for e in new_entries("attendances")] == ["INSERT", "DELETE"]
+
+
+@pytest.mark.parametrize("value", ["on", "off"])
+def test_the_planner_settings_an_audit_trigger_turns_off_are_put_back_as_they_were(value: str) -> None:
+    attendance = AttendanceFactory.create()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('jit', %s, true), set_config('enable_nestloop', %s, true)", [value, value])
+        cursor.execute("SELECT current_setting('jit'), current_setting('enable_nestloop')")
+        assert cursor.fetchone() == (value, value)
+
+        cursor.execute("UPDATE attendances SET note = 'planned' WHERE id = %s", [attendance.pk])
+        cursor.execute(
+            "SELECT current_setting('jit'), current_setting('enable_nestloop'), current_setting('enable_mergejoin')"
+        )
+        assert cursor.fetchone() == (value, value, "on")
