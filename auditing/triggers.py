@@ -25,6 +25,13 @@ by the generic ``audit_changed_keys(old, new)`` comparison.
 None of these triggers depends on the order in which PostgreSQL fires it
 relative to other triggers on the same table (the cache invalidation ones,
 for instance): each reads only its own transition tables.
+
+What a statement pays whatever its size is kept to one PL/pgSQL call (the
+trigger itself): pgtrigger's ignore check is a built-in test unless
+``pgtrigger.ignore`` names the trigger (``growthcompass.db.trigger_sql``), the
+context is parsed only when one is set, and audit_log's ``written_by_triggers``
+guard is a ``WHEN`` condition that never calls its function for an audit
+trigger's insert. ``docs/audit-log.md`` ("Cost") lists what remains.
 """
 
 from __future__ import annotations
