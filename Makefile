@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SCALE ?= default
 
-.PHONY: run test setup test-slow bench devservers-start devservers-stop devservers-status
+.PHONY: run test setup test-slow bench bench-deps devservers-start devservers-stop devservers-status
 
 $(INSTALLED): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,7 @@ test-slow: setup
 	$(BIN)/python -m pytest -m slow
 
 ## bench: build the benchmark dataset, run benchmarks/, print the table, refresh the generated section of docs/performance.md.
-bench: setup
+bench: setup bench-deps
 	$(BIN)/python -m benchmarks --scale $(SCALE) --update-docs
 
 devservers-start: $(INSTALLED)
@@ -76,3 +76,7 @@ browser-deps:
 ## screenshots: run the dashboard's browser test and save a PNG of every page (light and dark) into docs/screenshots/.
 screenshots: setup browser-deps
 	DASHBOARD_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -m slow tests/dashboards/test_browser.py
+
+## bench-deps: the benchmark-only packages (django-pghistory, measured beside the audit triggers).
+bench-deps: $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt

@@ -160,6 +160,10 @@ def field_changes(entry: AuditLog) -> list[FieldChange]:
         order = {field.column: index for index, field in enumerate(model._meta.concrete_fields)}
         names.sort(key=lambda name: order.get(name, len(order)))
     redacted = redacted_columns(entry.table_name)
+    if entry.operation == AuditOperation.UPDATE and entry.old_data is not None:
+        # An UPDATE entry keeps only the changed columns' old values: an unchanged
+        # column's old value is its new one.
+        old = {**{name: value for name, value in new.items() if name not in changed}, **old}
     rows = [
         FieldChange(
             name=name,

@@ -73,11 +73,11 @@ class AuditLog(models.Model):
 
     class Meta:
         # The table, its indexes and its check constraint are created by SQL in
-        # migration 0001, not by Django: an unmanaged table is left out of
+        # migrations (0001, 0004), not by Django: an unmanaged table is left out of
         # Django's flush (manage.py flush, TransactionTestCase), which would
         # otherwise TRUNCATE an append-only log. Its triggers live on
         # AuditLogGuard below. Indexes, for the queries staff run:
-        #   audit_log_table_time_idx (table_name, changed_at)
+        #   audit_log_changed_at_brin BRIN (changed_at)
         #   audit_log_row_idx        (table_name, row_pk)
         #   audit_log_user_time_idx  (changed_by, changed_at) WHERE changed_by IS NOT NULL
         managed = False

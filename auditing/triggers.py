@@ -25,6 +25,13 @@ by the generic ``audit_changed_keys(old, new)`` comparison.
 None of these triggers depends on the order in which PostgreSQL fires it
 relative to other triggers on the same table (the cache invalidation ones,
 for instance): each reads only its own transition tables.
+
+What a statement pays whatever its size is kept to one PL/pgSQL call (the
+trigger itself): pgtrigger's ignore check is a built-in test unless
+``pgtrigger.ignore`` names the trigger (``growthcompass.db.trigger_sql``), the
+context is parsed only when one is set, and audit_log's ``written_by_triggers``
+guard is a ``WHEN`` condition that never calls its function for an audit
+trigger's insert. ``docs/audit-log.md`` ("Cost") lists what remains.
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 from psycopg import sql
+
+from growthcompass.db.trigger_sql import FastIgnoreTrigger
 
 # The setting the triggers read the acting user and context from.
 CONTEXT_SETTING = "growthcompass.audit_context"
@@ -53,15 +62,47 @@ STATEMENT_DECLARE = [
     ("_app", "text"),
     ("_xid", "bigint"),
 ]
+# The context is parsed only when one is set: a statement without one (cron, psql,
+# most bulk work) pays one built-in call, not a PL/pgSQL call.
 STATEMENT_PROLOGUE = """
-    _ctx := audit_context_from_setting();
-    _user := (_ctx ->> 'user_id')::integer;
-    _ctx := NULLIF(_ctx - 'user_id', '{}'::jsonb);
+    IF current_setting('growthcompass.audit_context', true) <> '' THEN
+        _ctx := audit_context_from_setting();
+        _user := (_ctx ->> 'user_id')::integer;
+        _ctx := NULLIF(_ctx - 'user_id', '{}'::jsonb);
+    END IF;
     _at := statement_timestamp();
     _role := current_user;
     _app := current_setting('application_name');
     _xid := pg_current_xact_id()::text::bigint;
 """
+# Each trigger's INSERT ... SELECT is planned once per session and the plan is reused
+# whatever the size of the next statement's transition tables; the planner knows
+# nothing of them but their row count at planning time. A plan made for a 10,000-row
+# statement is costed high enough to be JIT-compiled, and was compiled again at every
+# later single-row statement of the session (about 25 ms each); an UPDATE's join
+# planned for one row (a nested loop) would make a later 100,000-row UPDATE quadratic.
+# So JIT (and for UPDATE the nested loop and merge join, leaving the hash join, linear
+# at every size) is off while the statement is planned and run, and put back at once,
+# transaction-locally, as it was.
+PLAN_SETTINGS = {
+    "INSERT": ("jit",),
+    "UPDATE": ("jit", "enable_nestloop", "enable_mergejoin"),
+    "DELETE": ("jit",),
+    "TRUNCATE": (),
+}
+PLAN_DECLARE = [("_jit", "text"), ("_enable_nestloop", "text"), ("_enable_mergejoin", "text"), ("_set", "text")]
+
+
+def _plan_settings(operation: str) -> tuple[str, str]:
+    """PL/pgSQL turning ``PLAN_SETTINGS[operation]`` off before the audit INSERT, and back after it."""
+    names = PLAN_SETTINGS[operation]
+    before = "".join(
+        f"_{name} := current_setting('{name}'); _set := set_config('{name}', 'off', true);\n" for name in names
+    )
+    after = "".join(f"_set := set_config('{name}', _{name}, true);\n" for name in names)
+    return before, after
+
+
 SHARED_VALUES = "_at, _user, _role, _app, _xid, _ctx"
 
 
@@ -86,11 +127,12 @@ def _row_json(alias: str, table: str) -> sql.Composable:
     )
 
 
-def _changed_columns_array(model: type[models.Model]) -> sql.Composable:
-    """Per-column comparison of ``o`` and ``n``: the names of the columns that differ, in model order."""
+def _columns_array(model: type[models.Model], *, changed: bool) -> sql.Composable:
+    """Per-column comparison of ``o`` and ``n``: the columns that differ (or are equal), in model order."""
+    test = sql.SQL("IS DISTINCT FROM" if changed else "IS NOT DISTINCT FROM")
     cases = sql.SQL(", ").join(
-        sql.SQL("CASE WHEN o.{column} IS DISTINCT FROM n.{column} THEN {name} END").format(
-            column=sql.Identifier(field.column), name=sql.Literal(field.column)
+        sql.SQL("CASE WHEN o.{column} {test} n.{column} THEN {name} END").format(
+            column=sql.Identifier(field.column), test=test, name=sql.Literal(field.column)
         )
         for field in model._meta.concrete_fields
         if field.column
@@ -115,16 +157,26 @@ _DELETE_SQL = sql.SQL(
 # Rows are paired by primary key. An UPDATE that rewrites the key itself is
 # logged from the new row alone (old_data NULL): nothing is dropped, but the
 # pairing cannot be recovered.
+#
+# old_data keeps only the old values of the changed columns (the whole old row
+# minus the columns found equal), new_data the whole new row: staff still see
+# old -> new for every changed column, and the log stops storing each updated
+# row twice. A column added since the triggers were generated is in neither
+# list, so its old value is kept whenever the row is logged; when it alone
+# changed, the generic comparison finds it and keeps only the changed values.
 _UPDATE_SQL = sql.SQL(
     """
     INSERT INTO audit_log ({columns})
-    SELECT TG_TABLE_NAME, 'UPDATE', n.{pk}::text, {old_json}, {new_json},
+    SELECT TG_TABLE_NAME, 'UPDATE', n.{pk}::text,
+           CASE WHEN cardinality(c.changed) > 0 THEN {old_json} - c.unchanged
+                ELSE audit_changed_values({old_json}, audit_changed_keys(to_jsonb(o), to_jsonb(n))) END,
+           {new_json},
            CASE WHEN cardinality(c.changed) > 0 THEN c.changed
                 ELSE audit_changed_keys(to_jsonb(o), to_jsonb(n)) END,
            {shared}
     FROM new_rows AS n
     LEFT JOIN old_rows AS o ON o.{pk} = n.{pk}
-    CROSS JOIN LATERAL (SELECT {changed} AS changed) AS c
+    CROSS JOIN LATERAL (SELECT {changed} AS changed, {unchanged} AS unchanged) AS c
     WHERE cardinality(c.changed) > 0 OR o IS DISTINCT FROM n;
     """
 )
@@ -137,7 +189,7 @@ _TRUNCATE_SQL = sql.SQL(
 _BODIES = {"INSERT": _INSERT_SQL, "UPDATE": _UPDATE_SQL, "DELETE": _DELETE_SQL, "TRUNCATE": _TRUNCATE_SQL}
 
 
-class AuditTrigger(pgtrigger.Trigger):
+class AuditTrigger(FastIgnoreTrigger):
     """Writes one audit_log row per row changed by an INSERT, UPDATE or DELETE (or one per TRUNCATE)."""
 
     when = pgtrigger.After
@@ -154,7 +206,7 @@ class AuditTrigger(pgtrigger.Trigger):
             name=name or f"audit_{str(operation).lower()}",
             operation=operation,
             referencing=referencing,
-            declare=STATEMENT_DECLARE,
+            declare=STATEMENT_DECLARE + (PLAN_DECLARE if PLAN_SETTINGS[str(operation)] else []),
         )
 
     def get_func(self, model: Any) -> str:
@@ -165,9 +217,11 @@ class AuditTrigger(pgtrigger.Trigger):
             pk=sql.Identifier(model._meta.pk.column),
             old_json=_row_json("o", table),
             new_json=_row_json("n", table),
-            changed=_changed_columns_array(model),
+            changed=_columns_array(model, changed=True),
+            unchanged=_columns_array(model, changed=False),
         )
-        return self.format_sql(STATEMENT_PROLOGUE + _render(body) + "RETURN NULL;")
+        before, after = _plan_settings(str(self.operation))
+        return self.format_sql(STATEMENT_PROLOGUE + before + _render(body) + after + "RETURN NULL;")
 
 
 def audit_triggers() -> list[pgtrigger.Trigger]:
@@ -187,7 +241,7 @@ WRITTEN_BY_TRIGGERS = "written_by_triggers"
 RECORD_PRUNE = "record_prune"
 
 
-class AppendOnly(pgtrigger.Trigger):
+class AppendOnly(FastIgnoreTrigger):
     """Refuses UPDATE, DELETE and TRUNCATE of audit_log, whatever the role.
 
     Statement-level and BEFORE, so it refuses even a statement matching no
@@ -211,12 +265,15 @@ class AppendOnly(pgtrigger.Trigger):
         )
 
 
-class WrittenByTriggers(pgtrigger.Trigger):
+class WrittenByTriggers(FastIgnoreTrigger):
     """Refuses INSERTs into audit_log that do not come from a trigger.
 
     The audit triggers insert at trigger depth 1, so this statement-level guard
-    sees depth 2; a direct ``INSERT INTO audit_log`` (a forged entry) sees
-    depth 1 and is refused.
+    sees depth 2 inside its function; a direct ``INSERT INTO audit_log`` (a
+    forged entry) sees depth 1 and is refused. The same test is the trigger's
+    ``WHEN`` condition, which PostgreSQL evaluates before entering the function,
+    one level up (depth 1 for an audit trigger's insert, 0 for a forged one): an
+    audited statement pays one built-in call for the guard, not a PL/pgSQL call.
     """
 
     def __init__(self) -> None:
@@ -225,6 +282,7 @@ class WrittenByTriggers(pgtrigger.Trigger):
             when=pgtrigger.Before,
             level=pgtrigger.Statement,
             operation=pgtrigger.Insert,
+            condition=pgtrigger.Condition("pg_trigger_depth() < 1"),
             func=self.format_sql(
                 """
                 IF pg_trigger_depth() < 2 THEN
@@ -256,7 +314,7 @@ _RECORD_PRUNE_SQL = sql.SQL(
 )
 
 
-class RecordPrune(pgtrigger.Trigger):
+class RecordPrune(FastIgnoreTrigger):
     """Records every deletion from audit_log (only possible past ``append_only``) as one entry.
 
     The entry (table ``audit_log``, operation ``DELETE``) summarises what went:

@@ -91,6 +91,9 @@ def test_the_change_page_shows_old_and_new_for_each_field_and_links_to_the_row(
     changes = {c.name: c for c in response.context["field_changes"]}
     assert (changes["name"].old, changes["name"].new, changes["name"].changed) == ("Old name", "New name", True)
     assert changes["starts_on"].changed is False
+    # The entry keeps only the changed columns' old values; the page still shows old -> new for every column.
+    assert "starts_on" not in (entry.old_data or {})
+    assert changes["starts_on"].old == changes["starts_on"].new == term.starts_on.isoformat()
     html = response.content.decode()
     assert "Old name" in html and "New name" in html
     assert f"table_name=terms&amp;row_pk={term.pk}" in html

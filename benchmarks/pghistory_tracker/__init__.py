@@ -1,0 +1,1 @@
+"""django-pghistory on ``attendances``, for the audit benchmark only (see ``__main__``)."""
