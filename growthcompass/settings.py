@@ -264,3 +264,7 @@ PLANS_CAPTURE = env_bool("PLANS_CAPTURE", DJANGO_ENV != "test")
 PLANS_MAX_ROWS = env_int("PLANS_MAX_ROWS", 200, minimum=1)
 PLANS_RECAPTURE_S = env_float("PLANS_RECAPTURE_S", 3600.0, minimum=0.0)
 PLANS_MAX_PER_MINUTE = env_int("PLANS_MAX_PER_MINUTE", 6, minimum=1)
+
+# --- Staff dashboard (dashboards, docs/dashboard.md) ----------------------------------------
+# How long the operations page's health-check results are shared before the checks run again.
+DASHBOARDS_HEALTH_TTL_S = env_float("DASHBOARDS_HEALTH_TTL_S", 15.0, minimum=0.0)

@@ -14,7 +14,8 @@ __all__ = ["operations_view"]
 
 @requires(OPERATIONS_PERMISSION)
 def operations_view(request: HttpRequest, site: AdminSite) -> HttpResponse:
-    snapshot = operations_snapshot()
+    # ?fresh=1 (the page's "check now" link) runs the checks again instead of showing the shared result.
+    snapshot = operations_snapshot(fresh_health=request.GET.get("fresh") == "1")
     report = snapshot.queries
     families = [
         {"name": name, **row, "hit_percent": None if row["hit_rate"] is None else 100 * row["hit_rate"]}
@@ -35,6 +36,7 @@ def operations_view(request: HttpRequest, site: AdminSite) -> HttpResponse:
         "title": "Operations",
         "checks": snapshot.checks,
         "checks_failing": sum(not c.ok for c in snapshot.checks),
+        "checked_at": snapshot.checked_at,
         "cache": snapshot.cache,
         "families": families,
         "statements": statements,
