@@ -221,9 +221,7 @@ class QuerysetCache:
             counters.add(GLOBAL, BYPASSED)
             return load()
         if raw is not None:
-            tables, value = pickle.loads(raw)  # noqa: S301 - our own entries, under our own prefix
-            for table in tables:
-                counters.of(table_counter(table))[HITS] += 1
+            value = self._decode(raw, HITS)
             if time.monotonic() >= store._stats_due:
                 store.flush_stats()
             return value  # type: ignore[no-any-return]
@@ -234,11 +232,21 @@ class QuerysetCache:
         client = store.client
         token = secrets.token_hex(8)
         try:
-            if not client.set(plan.lock_key, token, nx=True, px=int(store.options.stampede_lock_ttl_s * 1000)):
+            # The entry is read again with the lock: a reader that found no entry
+            # may take the lock just after another stored it and released it.
+            pipe = client.pipeline(transaction=True)
+            pipe.set(plan.lock_key, token, nx=True, px=int(store.options.stampede_lock_ttl_s * 1000))
+            pipe.get(plan.key)
+            acquired, raw = pipe.execute()
+            if raw is not None:
+                if acquired:
+                    self._release(plan, token)
+                return self._decode(raw, WAITS)  # type: ignore[no-any-return]
+            if not acquired:
                 token = ""
                 waited = self._wait_for(plan)
                 if waited is not _MISSING:
-                    return waited  # type: ignore[return-value]
+                    return waited  # type: ignore[no-any-return]
             mark = self.generations.mark()
         except RedisError as exc:
             store.breaker.failed(exc, GLOBAL)
@@ -285,18 +293,23 @@ class QuerysetCache:
         while time.monotonic() < deadline:
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
-            pipe = self.store.client.pipeline(transaction=False)
+            # MULTI: the entry and the lock are read together (the fill sets one and deletes the other at once).
+            pipe = self.store.client.pipeline(transaction=True)
             pipe.get(plan.key)
             pipe.exists(plan.lock_key)
             raw, locked = pipe.execute()
             if raw is not None:
-                tables, value = pickle.loads(raw)  # noqa: S301 - our own entries
-                for table in tables:
-                    self.store.counters.of(table_counter(table))[WAITS] += 1
-                return value
+                return self._decode(raw, WAITS)
             if not locked:
                 return _MISSING
         return _MISSING
+
+    def _decode(self, raw: bytes, counter: int) -> Any:
+        tables, value = pickle.loads(raw)  # noqa: S301 - our own entries, under our own prefix
+        counters = self.store.counters
+        for table in tables:
+            counters.of(table_counter(table))[counter] += 1
+        return value
 
     def _release(self, plan: _Plan, token: str) -> None:
         try:
