@@ -66,6 +66,7 @@ from growthcompass.cache.counters import BYPASSED, GLOBAL, HITS, INVALIDATIONS, 
 from growthcompass.cache.dependencies import catalog, forget_catalogs, recording, volatile_function
 from growthcompass.cache.generations import TableGenerations
 from growthcompass.cache.runtime import get_store
+from growthcompass.cache.stats import TABLE_PREFIX
 from growthcompass.cache.store import CacheStore
 
 __all__ = [
@@ -94,7 +95,7 @@ class UncacheableQuery(ValueError):
 
 def table_counter(table: str) -> str:
     """The counters' name for a table (``cache_stats`` lists them per table)."""
-    return "table:" + table
+    return TABLE_PREFIX + table
 
 
 # -- keys ---------------------------------------------------------------------------

@@ -152,7 +152,7 @@ def race(
 def test_racing_writers_and_readers_never_read_a_stale_row(cache_store):
     reads, stale = race(cache_store, writes=300, readers=4)
     assert reads > 0
-    assert cache_store.statistics()["families"]["table:students"]["hits"] > 0  # the cache did serve reads
+    assert cache_store.statistics()["tables"]["students"]["hits"] > 0  # the cache did serve reads
     assert stale == 0
 
 

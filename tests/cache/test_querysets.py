@@ -207,7 +207,7 @@ def test_per_table_statistics_count_hits_misses_and_stores(cache_store):
     cached(queryset)
     cached(queryset)
     stats = cache_store.statistics()
-    students = stats["families"]["table:students"]
-    guardians = stats["families"]["table:guardians"]
+    students = stats["tables"]["students"]
+    guardians = stats["tables"]["guardians"]
     assert (students["hits"], students["misses"], students["stores"]) == (1, 1, 1)
     assert (guardians["hits"], guardians["misses"]) == (1, 1)
