@@ -43,8 +43,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from growthcompass.cache.families import Family, PickleCodec, RowCodec, RowsCodec
     from growthcompass.cache.dependencies import derived_table
+    from growthcompass.cache.families import Family, PickleCodec, RowCodec, RowsCodec
     from growthcompass.cache.invalidation import invalidate, invalidate_on_commit
     from growthcompass.cache.querysets import UncacheableQuery, cached, cached_aggregate, cached_count, declare
     from growthcompass.cache.registry import WrittenBy, register

@@ -193,9 +193,7 @@ class StatementRecorder:
     def __init__(self) -> None:
         self.statements: list[str] = []
 
-    def __call__(
-        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
-    ) -> Any:
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
         self.statements.append(sql)
         return execute(sql, params, many, context)
 

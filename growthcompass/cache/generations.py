@@ -140,7 +140,7 @@ class TableGenerations:
             token = secrets.token_hex(8)
             # SET NX GET: the epoch somebody else set first wins.
             previous = self.client.set(self.epoch_key, token, nx=True, get=True)
-            epoch_raw = previous if previous is not None else token
+            epoch_raw = previous if isinstance(previous, bytes | str) else token
             seq_raw = self.client.get(self.seq_key)
         epoch = epoch_raw.decode() if isinstance(epoch_raw, bytes) else str(epoch_raw)
         return epoch, int(seq_raw or 0)

@@ -114,8 +114,8 @@ def _sql_of(queryset: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
     return sql, tuple(params)
 
 
-def _describe(queryset: QuerySet[Any], kind: str, extra: str) -> tuple[str, str]:
-    """``(text the key hashes, main SQL)``; raises ``UncacheableQuery`` for what can never be cached."""
+def _describe(queryset: QuerySet[Any], kind: str, extra: str) -> str:
+    """The text the key hashes; raises ``UncacheableQuery`` for what can never be cached."""
     alias = queryset.db
     if alias != DEFAULT_DB_ALIAS:
         raise UncacheableQuery(
@@ -127,20 +127,27 @@ def _describe(queryset: QuerySet[Any], kind: str, extra: str) -> tuple[str, str]
     volatile = volatile_function(sql)
     if volatile is not None:
         raise UncacheableQuery(f"the SQL calls {volatile}(), whose value changes between calls")
-    parts = [kind, extra, queryset._iterable_class.__name__, repr(queryset._fields), sql, repr(params)]
-    for lookup in queryset._prefetch_related_lookups:
+    parts = [
+        kind,
+        extra,
+        queryset._iterable_class.__name__,
+        repr(getattr(queryset, "_fields", None)),
+        sql,
+        repr(params),
+    ]
+    for lookup in getattr(queryset, "_prefetch_related_lookups", ()):
         if isinstance(lookup, Prefetch):
             inner = "" if lookup.queryset is None else repr(_sql_of(lookup.queryset))
             parts.append(f"prefetch {lookup.prefetch_to} {inner}")
         else:
             parts.append(f"prefetch {lookup}")
-    return "\x1f".join(parts), sql
+    return "\x1f".join(parts)
 
 
 def _plan(store: CacheStore, queryset: QuerySet[Any], kind: str, extra: str = "") -> _Plan | None:
     """The queryset's key, or None when it matches nothing by construction (``pk__in=[]``: no query runs)."""
     try:
-        text, sql = _describe(queryset, kind, extra)
+        text = _describe(queryset, kind, extra)
     except EmptyResultSet:
         return None
     digest = hashlib.blake2b(f"{queryset.db}\x1e{text}".encode(), digest_size=16).hexdigest()
@@ -222,10 +229,10 @@ class QuerysetCache:
             counters.add(GLOBAL, BYPASSED)
             return load()
         if raw is not None:
-            value = self._decode(raw, HITS)
+            value: T = self._decode(raw, HITS)  # type: ignore[arg-type]
             if time.monotonic() >= store._stats_due:
                 store.flush_stats()
-            return value  # type: ignore[no-any-return]
+            return value
         return self._miss(plan, load, ttl_s)
 
     def _miss(self, plan: _Plan, load: Callable[[], T], ttl_s: int) -> T:
@@ -242,12 +249,12 @@ class QuerysetCache:
             if raw is not None:
                 if acquired:
                     self._release(plan, token)
-                return self._decode(raw, WAITS)  # type: ignore[no-any-return]
+                return self._decode(raw, WAITS)
             if not acquired:
                 token = ""
                 waited = self._wait_for(plan)
                 if waited is not _MISSING:
-                    return waited  # type: ignore[no-any-return]
+                    return waited
             mark = self.generations.mark()
         except RedisError as exc:
             store.breaker.failed(exc, GLOBAL)

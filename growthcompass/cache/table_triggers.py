@@ -49,7 +49,7 @@ class TableTrigger(pgtrigger.Trigger):
     def __init__(self) -> None:
         super().__init__(name=TRIGGER_NAME)
 
-    def get_func(self, model: type[models.Model]) -> str:
+    def get_func(self, model: models.Model) -> str:
         return self.format_sql(f"PERFORM pg_notify('gc_cache', '{PAYLOAD_PREFIX}' || TG_TABLE_NAME);\nRETURN NULL;")
 
 

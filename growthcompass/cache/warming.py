@@ -16,7 +16,7 @@ from typing import Any
 
 from growthcompass.cache.querysets import CachedQuery, declared, queryset_cache
 
-__all__ = ["WarmResult", "UnknownQuery", "warm"]
+__all__ = ["UnknownQuery", "WarmResult", "warm"]
 
 
 class UnknownQuery(LookupError):

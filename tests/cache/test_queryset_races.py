@@ -18,7 +18,6 @@ from typing import Any
 import psycopg
 import pytest
 from django.db import connection, connections
-
 from django.test import override_settings
 
 from growthcompass.cache import get_store, reset_store
@@ -41,7 +40,7 @@ def in_threads(count: int, work: Callable[[int], None]) -> list[BaseException]:
         try:
             start.wait(WAIT_S)
             work(i)
-        except BaseException as exc:  # noqa: BLE001 - reported to the test
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connections.close_all()
@@ -58,9 +57,8 @@ def in_threads(count: int, work: Callable[[int], None]) -> list[BaseException]:
 @pytest.fixture
 def wide_pool_store(settings: Any, worker_id: str) -> Any:
     """The store on a Redis pool wide enough for 500 threads (past the pool, reads bypass Redis)."""
-    caches = caches_from_url(
-        settings.REDIS_URL, key_prefix=f"{settings.CACHES['default']['KEY_PREFIX']}-test-{worker_id}", max_connections=600
-    )
+    prefix = f"{settings.CACHES['default']['KEY_PREFIX']}-test-{worker_id}"
+    caches = caches_from_url(settings.REDIS_URL, key_prefix=prefix, max_connections=600)
     with override_settings(CACHES=caches):
         store = get_store()
         wipe(store)

@@ -177,7 +177,8 @@ def test_a_bump_between_the_mark_and_the_fill_refuses_the_fill(cache_store):
     mark = generations.mark()
     generations.bump(["guardians"])
     assert generations.fill(cache_store.prefix + "qs:a", b"v", tables=["students"], mark=mark, ttl_s=60)
-    assert not generations.fill(cache_store.prefix + "qs:b", b"v", tables=["students", "guardians"], mark=mark, ttl_s=60)
+    both = ["students", "guardians"]
+    assert not generations.fill(cache_store.prefix + "qs:b", b"v", tables=both, mark=mark, ttl_s=60)
     generations.bump(["students"])
     assert not cache_store.client.exists(cache_store.prefix + "qs:a")
 

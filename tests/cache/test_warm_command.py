@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def by_grade():  # type: ignore[no-untyped-def]
+def by_grade():
     query = querysets.declare(
         "test_warm_by_grade",
         lambda grade: Student.objects.filter(grade_level=grade),
@@ -44,5 +44,5 @@ def test_warming_stores_each_parameter_set_then_leaves_it(cache_store, by_grade)
 
 
 def test_an_unknown_query_is_a_clear_error(cache_store, by_grade):
-    with pytest.raises(CommandError, match="no cached query named nope \\(declared: .*test_warm_by_grade"):
+    with pytest.raises(CommandError, match=r"no cached query named nope \(declared: .*test_warm_by_grade"):
         warm("--query", "nope")

@@ -37,4 +37,5 @@ class Command(BaseCommand):
             params = ", ".join(f"{k}={v!r}" for k, v in sorted(result.params.items()))
             self.stdout.write(f"{result.query}({params}): {result.status}")
         stored = sum(r.status == "stored" for r in results)
-        self.stdout.write(f"{len(results)} parameter sets: {stored} stored, {len(results) - stored} not stored or cached")
+        rest = len(results) - stored
+        self.stdout.write(f"{len(results)} parameter sets: {stored} stored, {rest} not stored or cached")
