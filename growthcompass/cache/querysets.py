@@ -245,7 +245,9 @@ class QuerysetCache:
             pipe = client.pipeline(transaction=True)
             pipe.set(plan.lock_key, token, nx=True, px=int(store.options.stampede_lock_ttl_s * 1000))
             pipe.get(plan.key)
-            acquired, raw = pipe.execute()
+            generations = self.generations
+            pipe.mget([generations.epoch_key, generations.seq_key])  # the reader's mark, in the same round trip
+            acquired, raw, (epoch, seq) = pipe.execute()
             if raw is not None:
                 if acquired:
                     self._release(plan, token)
@@ -255,7 +257,11 @@ class QuerysetCache:
                 waited = self._wait_for(plan)
                 if waited is not _MISSING:
                     return waited
-            mark = self.generations.mark()
+                mark = generations.mark()  # read again: waited, so that mark is old
+            elif epoch is None:
+                mark = generations.mark()  # creates the epoch
+            else:
+                mark = (epoch.decode() if isinstance(epoch, bytes) else str(epoch), int(seq or 0))
         except RedisError as exc:
             store.breaker.failed(exc, GLOBAL)
             store.counters.add(GLOBAL, BYPASSED)
@@ -295,8 +301,13 @@ class QuerysetCache:
         return value
 
     def _wait_for(self, plan: _Plan) -> Any:
-        """Wait for the reader holding the lock to store the entry; ``_MISSING`` if it does not."""
-        deadline = time.monotonic() + self.store.options.stampede_wait_s
+        """Wait for the reader holding the lock to store the entry; ``_MISSING`` if it does not.
+
+        As long as the lock lives (``CACHE_STAMPEDE_LOCK_TTL_S`` at most), not
+        ``CACHE_STAMPEDE_WAIT_S``: under load the holder's query may take longer
+        than that, and every waiter giving up at once is the stampede itself.
+        """
+        deadline = time.monotonic() + self.store.options.stampede_lock_ttl_s
         delay = 0.002
         while time.monotonic() < deadline:
             time.sleep(delay)
