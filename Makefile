@@ -52,3 +52,8 @@ devservers-stop: $(INSTALLED)
 	$(BIN)/python -m growthcompass.devservers stop
 devservers-status: $(INSTALLED)
 	$(BIN)/python -m growthcompass.devservers status
+
+## bench-querysets: install the benchmark-only requirements (django-cachalot), run bench_querysets at SCALE.
+bench-querysets: setup
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+	$(BIN)/python -m benchmarks --only querysets --scale $(SCALE)
