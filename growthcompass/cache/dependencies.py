@@ -39,6 +39,7 @@ __all__ = [
     "derived_tables",
     "forget_catalogs",
     "quoted_identifiers",
+    "statement_text",
     "recording",
     "volatile_function",
     "written_tables",
@@ -71,6 +72,14 @@ def derived_table(relation: str, *, announced_by: Iterable[str]) -> None:
 
 def derived_tables() -> dict[str, frozenset[str]]:
     return dict(_derived)
+
+
+def statement_text(sql: Any) -> str:
+    """The text of a statement Django was given: a string, or a ``psycopg.sql`` composition."""
+    if isinstance(sql, str):
+        return sql
+    as_string = getattr(sql, "as_string", None)
+    return str(as_string(None)) if as_string is not None else str(sql)
 
 
 def quoted_identifiers(statement: str) -> set[str]:
@@ -194,7 +203,7 @@ class StatementRecorder:
         self.statements: list[str] = []
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
-        self.statements.append(sql)
+        self.statements.append(statement_text(sql))
         return execute(sql, params, many, context)
 
 

@@ -159,10 +159,10 @@ class ListenLoop:
                 for payload in family_payloads:
                     merge_into(invalidation, parse_message(payload))
                 store.invalidate(invalidation)
-                self.notifications += len(payloads)
+                self.notifications += len(family_payloads)
                 last_activity = now
                 if self.on_batch is not None:
-                    self.on_batch(invalidation, len(payloads))
+                    self.on_batch(invalidation, len(family_payloads))
             else:
                 store.retry_pending()
                 self.tables.retry(store)

@@ -63,7 +63,13 @@ from django.db.models.signals import post_migrate
 from redis.exceptions import RedisError
 
 from growthcompass.cache.counters import BYPASSED, GLOBAL, HITS, INVALIDATIONS, MISSES, REFUSED, STORES, WAITS
-from growthcompass.cache.dependencies import catalog, forget_catalogs, recording, volatile_function
+from growthcompass.cache.dependencies import (
+    catalog,
+    forget_catalogs,
+    recording,
+    statement_text,
+    volatile_function,
+)
 from growthcompass.cache.generations import TableGenerations
 from growthcompass.cache.runtime import get_store
 from growthcompass.cache.stats import TABLE_PREFIX
@@ -479,9 +485,10 @@ class WriteNotes:
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
         result = execute(sql, params, many, context)
-        head = sql.lstrip()[:8].lower()
+        text = statement_text(sql)
+        head = text.lstrip()[:8].lower()
         if head.startswith(("insert", "update", "delete", "truncate", "copy", "merge", "with")):
-            tables = catalog(self.alias).writes(sql)
+            tables = catalog(self.alias).writes(text)
             if tables:
                 self._note(tables)
         return result
