@@ -39,8 +39,8 @@ __all__ = [
     "derived_tables",
     "forget_catalogs",
     "quoted_identifiers",
-    "statement_text",
     "recording",
+    "statement_text",
     "volatile_function",
     "written_tables",
 ]
