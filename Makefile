@@ -80,3 +80,7 @@ screenshots: setup browser-deps
 ## bench-deps: the benchmark-only packages (django-pghistory, measured beside the audit triggers).
 bench-deps: $(INSTALLED)
 	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+
+## bench-querysets: install the benchmark-only requirements (django-cachalot), run bench_querysets at SCALE.
+bench-querysets: setup bench-deps
+	$(BIN)/python -m benchmarks --only querysets --scale $(SCALE)

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from django.db import DEFAULT_DB_ALIAS
 
 from dashboards.models import STUDENT_METRICS_VIEW, StudentMetrics, ViewRefresh
-from growthcompass.cache import Family, RowCodec, WrittenBy, register
+from growthcompass.cache import Family, RowCodec, WrittenBy, derived_table, register
 
 __all__ = ["METRICS_FAMILY", "StudentMetricsSummary"]
 
@@ -71,3 +71,9 @@ METRICS_FAMILY: Family[StudentMetricsSummary] = register(
     ],
     keyed_by="student",
 )
+
+
+# Cached querysets that read the view depend on view_refreshes instead: REFRESH fires no trigger, but
+# every refresh through dashboards.refresh writes a row there, after the refresh commits. A REFRESH
+# run by hand, without that row, is not seen until the entries' TTL (docs/querysets.md).
+derived_table(STUDENT_METRICS_VIEW, announced_by=(ViewRefresh._meta.db_table,))

@@ -28,6 +28,13 @@ Modules, each depending only on those listed before it:
 * ``listener`` -- the loop on this process's store (``manage.py cache_listener``);
   ``invalidation`` -- the ORM on-commit path, generated from the registry;
   ``health`` -- the ``redis`` check.
+
+Cached querysets (``cached``, ``cached_count``, ``cached_aggregate``,
+``declare``; docs/querysets.md): ``table_triggers`` -- the trigger on every
+project table; ``generations`` -- per-table generations and the guarded fill;
+``dependencies`` -- the tables a query reads; ``table_bumps`` -- the LISTEN
+loop's hook for table payloads; ``querysets`` -- the API and this process's
+write notes.
 """
 
 from __future__ import annotations
@@ -36,8 +43,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from growthcompass.cache.dependencies import derived_table
     from growthcompass.cache.families import Family, PickleCodec, RowCodec, RowsCodec
     from growthcompass.cache.invalidation import invalidate, invalidate_on_commit
+    from growthcompass.cache.querysets import UncacheableQuery, cached, cached_aggregate, cached_count, declare
     from growthcompass.cache.registry import WrittenBy, register
     from growthcompass.cache.runtime import build_store, get_store, reset_store, run_as_dedicated_listener
     from growthcompass.cache.store import CacheStore
@@ -48,8 +57,14 @@ __all__ = [
     "PickleCodec",
     "RowCodec",
     "RowsCodec",
+    "UncacheableQuery",
     "WrittenBy",
     "build_store",
+    "cached",
+    "cached_aggregate",
+    "cached_count",
+    "declare",
+    "derived_table",
     "get_store",
     "invalidate",
     "invalidate_on_commit",
@@ -72,6 +87,12 @@ _HOMES = {
     "run_as_dedicated_listener": "runtime",
     "invalidate": "invalidation",
     "invalidate_on_commit": "invalidation",
+    "UncacheableQuery": "querysets",
+    "cached": "querysets",
+    "cached_aggregate": "querysets",
+    "cached_count": "querysets",
+    "declare": "querysets",
+    "derived_table": "dependencies",
 }
 
 

@@ -34,4 +34,10 @@ class CacheConfig(AppConfig):
         for app_label in app_labels():
             register_triggers(app_label)
         connect_signals()
+        # Cached querysets: a table trigger on every project table, and this process's own writes noted.
+        from growthcompass.cache.querysets import connect_write_notes
+        from growthcompass.cache.table_triggers import register_table_triggers
+
+        register_table_triggers()
+        connect_write_notes()
         setting_changed.connect(_settings_changed, dispatch_uid="growthcompass.cache.settings_changed")

@@ -29,6 +29,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from psycopg import sql
 
 from growthcompass.cache.messages import Invalidation, merge_into, parse_message
+from growthcompass.cache.table_bumps import TableBumps, split_table_payloads
 
 __all__ = ["APPLICATION_NAME", "CHANNEL", "InvalidationTarget", "ListenLoop", "listener_connection_params"]
 
@@ -94,6 +95,8 @@ class ListenLoop:
         self.notifications = 0
         self.backend_pid: int | None = None
         self.listener_id = f"{socket.gethostname()}:{id(self):x}"
+        # Cached querysets' table generations (payloads "~t:<table>"): see growthcompass.cache.table_bumps.
+        self.tables = TableBumps()
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -135,6 +138,7 @@ class ListenLoop:
         self.connections += 1
         # Whatever was committed while nobody listened was never announced.
         self.store_factory().flush_all()
+        self.tables.reconnected(self.store_factory())
         self.ready.set()
         log.info("cache listener: listening on %s (backend pid %s)", CHANNEL, self.backend_pid)
         if self.on_ready is not None:
@@ -148,16 +152,20 @@ class ListenLoop:
             if payloads:
                 # Everything that arrived with the first one goes in the same batch.
                 payloads.extend(n.payload for n in conn.notifies(timeout=0))
+                family_payloads, tables = split_table_payloads(payloads)
+                if tables:
+                    self.tables.apply(store, tables)
                 invalidation: Invalidation = {}
-                for payload in payloads:
+                for payload in family_payloads:
                     merge_into(invalidation, parse_message(payload))
                 store.invalidate(invalidation)
-                self.notifications += len(payloads)
+                self.notifications += len(family_payloads)
                 last_activity = now
                 if self.on_batch is not None:
-                    self.on_batch(invalidation, len(payloads))
+                    self.on_batch(invalidation, len(family_payloads))
             else:
                 store.retry_pending()
+                self.tables.retry(store)
                 if now - last_activity >= self.idle_check_s:
                     conn.execute("SELECT 1")  # a dead server shows itself here
                     last_activity = now

@@ -57,6 +57,12 @@ def statistics_lines(stats: dict[str, Any]) -> Iterator[tuple[str, Level]]:
     rows.append(_family_row("total", stats["totals"]))
     for table_line in _table(("family", *COLUMNS, "invalidations", "errors"), rows):
         yield table_line, ""
+    tables = stats.get("tables") or {}
+    if tables:
+        yield "Cached querysets, per table read (a read counts once for each table it read):", ""
+        table_rows = [_family_row(name, counts) for name, counts in tables.items()]
+        for table_line in _table(("table", *COLUMNS, "invalidations", "errors"), table_rows):
+            yield table_line, ""
     process = stats["process"]
     if process["skipping_redis"] or process["pending_invalidations"]:
         yield (

@@ -48,3 +48,23 @@ def test_problems_are_flagged_with_their_level() -> None:
     assert lines["Redis: NOT connected (ConnectionError: refused)"] == "error"
     assert lines["Invalidation listeners alive: 0 -- raw SQL writes wait for one"] == "warning"
     assert lines["This process: skipping Redis=True, pending invalidations=0"] == "warning"
+
+
+def test_cached_querysets_are_reported_per_table_apart_from_the_families() -> None:
+    stats = _stats()
+    stats["tables"] = {
+        "students": _counts(reads=4, hits=3, misses=1, hit_rate=0.75, invalidations=2),
+        "guardians": _counts(reads=1, misses=1, hit_rate=0.0),
+    }
+    text = [line for line, _ in statistics_lines(stats)]
+    start = text.index("Cached querysets, per table read (a read counts once for each table it read):")
+    header, students, guardians = text[start + 1 : start + 4]
+    assert header.split() == ["table", *COLUMNS, "invalidations", "errors"]
+    assert students.split()[:6] == ["students", "4", "3", "0", "1", "75.0%"]
+    assert students.split()[-2:] == ["2", "0"]
+    assert guardians.split()[0] == "guardians"
+    assert len(header) == len(students) == len(guardians)
+
+
+def test_no_table_section_without_cached_querysets() -> None:
+    assert not any(line.startswith("Cached querysets") for line, _ in statistics_lines(_stats()))
