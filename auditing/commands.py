@@ -22,6 +22,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import CommandError, CommandParser
+from growthcompass.management.arguments import text
 
 from auditing.context import AuditContext, audit_context
 
@@ -29,6 +30,7 @@ from auditing.context import AuditContext, audit_context
 def add_as_user_argument(parser: CommandParser) -> None:
     parser.add_argument(
         "--as-user",
+        type=text(150),
         metavar="ID|USERNAME",
         help="Record this user as the author of the changes in the audit log.",
     )

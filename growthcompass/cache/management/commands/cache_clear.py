@@ -6,6 +6,7 @@ import sys
 from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from growthcompass.management.arguments import bounded_int, text
 from redis.exceptions import RedisError
 
 from growthcompass.cache import get_store
@@ -28,13 +29,13 @@ class Command(BaseCommand):
             parser.add_argument(
                 f"--{entity.replace('_', '-')}",
                 dest=f"entity_{entity}",
-                type=int,
+                type=bounded_int(1, 2**63 - 1),
                 action="append",
                 default=[],
                 metavar="ID",
                 help=f"A {entity} id: clears its entries of {', '.join(name for name, _ in entries)}.",
             )
-        parser.add_argument("--pattern", metavar="GLOB", help="A Redis glob, matched after the key prefix.")
+        parser.add_argument("--pattern", type=text(500), metavar="GLOB", help="A Redis glob, matched after the key prefix.")
         parser.add_argument("--all", action="store_true", help="Every entry of every family.")
         parser.add_argument("--yes", action="store_true", help="Do not ask for confirmation (--all).")
 
@@ -80,4 +81,4 @@ class Command(BaseCommand):
         self.stdout.write(f"Invalidate every cache entry under {prefix}? Type 'yes' to continue: ", ending="")
         self.stdout.flush()
         answer = stdin.readline()
-        return answer.strip().lower() in ("yes", "y")
+        return answer.strip().lower() == "yes"
