@@ -125,7 +125,7 @@ def seed_demo(
     if settings.DJANGO_ENV == "production":
         raise DemoSeedRefused("seed_demo refuses to run in production (DJANGO_ENV=production); it can wipe data.")
     if not 1 <= students <= MAX_DEMO_STUDENTS:
-        raise ValueError(f"students must be from 1 to {MAX_DEMO_STUDENTS}; got {students}")
+        raise ValueError(f"students must be at least 1 and at most {MAX_DEMO_STUDENTS}; got {students}")
     started = time.perf_counter()
     if not reset:
         # Fail fast, before spending seconds on a plan; re-checked under the lock below.

@@ -31,8 +31,10 @@ def bounded_int(minimum: int, maximum: int) -> Callable[[str], int]:
             number = int(value.strip())
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be a whole number; got {_shown(value)}") from None
-        if not minimum <= number <= maximum:
-            raise argparse.ArgumentTypeError(f"must be from {minimum} to {maximum}; got {_shown(value)}")
+        if number < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}; got {_shown(value)}")
+        if number > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}; got {_shown(value)}")
         return number
 
     parse.__name__ = "whole number"  # argparse names the type in its own messages
@@ -47,10 +49,13 @@ def bounded_float(minimum: float, maximum: float, *, minimum_inclusive: bool = T
             number = float(value.strip())
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be a number; got {_shown(value)}") from None
-        low_ok = number >= minimum if minimum_inclusive else number > minimum
-        if not math.isfinite(number) or not low_ok or number > maximum:
-            bound = "from" if minimum_inclusive else "more than"
-            raise argparse.ArgumentTypeError(f"must be {bound} {minimum:g} to {maximum:g}; got {_shown(value)}")
+        if not math.isfinite(number):
+            raise argparse.ArgumentTypeError(f"must be a finite number; got {_shown(value)}")
+        if number < minimum or (number == minimum and not minimum_inclusive):
+            bound = "at least" if minimum_inclusive else "more than"
+            raise argparse.ArgumentTypeError(f"must be {bound} {minimum:g}; got {_shown(value)}")
+        if number > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:g}; got {_shown(value)}")
         return number
 
     parse.__name__ = "number"

@@ -72,7 +72,7 @@ class Command(BaseCommand):
         students = options["students"]
         if not 1 <= students <= MAX_DEMO_STUDENTS:
             # call_command(students=0) skips the argparse type check.
-            raise CommandError(f"--students must be from 1 to {MAX_DEMO_STUDENTS}; got {students}")
+            raise CommandError(f"--students must be at least 1 and at most {MAX_DEMO_STUDENTS}; got {students}")
         if options["if_empty"] and options["reset"]:
             raise CommandError("--reset and --if-empty cannot be combined: --if-empty never replaces data.")
         if options["if_empty"] and not options["reset"] and demo_data_present():
