@@ -22,9 +22,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import CommandError, CommandParser
-from growthcompass.management.arguments import text
 
 from auditing.context import AuditContext, audit_context
+from growthcompass.management.arguments import text
 
 
 def add_as_user_argument(parser: CommandParser) -> None:

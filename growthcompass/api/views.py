@@ -17,10 +17,9 @@ the read replica (the router keeps them on the primary when it must).
 from __future__ import annotations
 
 import logging
-from typing import Any
-
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.core.exceptions import SuspiciousOperation
 from django.db.utils import OperationalError

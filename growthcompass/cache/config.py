@@ -52,7 +52,7 @@ def caches_from_url(
 
 
 def listener_required() -> bool:
-    """Whether this deployment relies on an invalidation listener (the ``cache_listener`` health check fails without one)."""
+    """Whether this deployment relies on an invalidation listener (the ``cache_listener`` check fails without)."""
     return bool(getattr(settings, "CACHE_LISTENER_REQUIRED", True))
 
 

@@ -173,7 +173,7 @@ class ListenLoop:
         """Withdraw the heartbeat at once, so no other listener relies on a connection that is gone."""
         try:
             self.store_factory().forget_listener(self.listener_id)
-        except Exception:  # noqa: BLE001 - best effort; the heartbeat expires anyway
+        except Exception:
             log.debug("cache listener: could not withdraw heartbeat", exc_info=True)
 
     def _run(self) -> None:

@@ -10,16 +10,23 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.migration import Migration
-from growthcompass.management.arguments import bounded_int, database_alias, database_alias_or_refuse
 
+from growthcompass.management.arguments import bounded_int, database_alias, database_alias_or_refuse
 from growthcompass.schema.selectors import step_sql
 
 
 def add_plan_arguments(parser: CommandParser) -> None:
     """``--dry-run``, ``--lock-timeout``, ``--database`` and ``--json``."""
     parser.add_argument("--dry-run", action="store_true", help="Print the plan and its SQL; change nothing.")
-    parser.add_argument("--lock-timeout", type=bounded_int(0, 3_600_000), metavar="MS", help="lock_timeout in milliseconds (default 5000).")
-    parser.add_argument("--database", type=database_alias, default=DEFAULT_DB_ALIAS, help="Database alias (default: default).")
+    parser.add_argument(
+        "--lock-timeout",
+        type=bounded_int(0, 3_600_000),
+        metavar="MS",
+        help="lock_timeout in milliseconds (default 5000).",
+    )
+    parser.add_argument(
+        "--database", type=database_alias, default=DEFAULT_DB_ALIAS, help="Database alias (default: default)."
+    )
     parser.add_argument("--json", action="store_true", help="Machine-readable output.")
 
 

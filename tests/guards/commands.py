@@ -72,7 +72,8 @@ def takes_no_value(action: argparse.Action) -> bool:
 def bad_values(action: argparse.Action) -> st.SearchStrategy[str]:
     """Values that are wrong for ``action`` whatever the command: wrong type, out of range, empty, huge, unknown."""
     if action.choices:
-        return st.one_of(BAD_TEXT, UNKNOWN_NAME).filter(lambda value: value not in action.choices)  # type: ignore[operator]
+        choices = {str(choice) for choice in action.choices}
+        return st.one_of(BAD_TEXT, UNKNOWN_NAME).filter(lambda value: value not in choices)
     type_name = getattr(action.type, "__name__", None)
     if type_name in NUMBER_TYPE_NAMES:
         return BAD_IDS if action.metavar == "ID" else BAD_NUMBERS

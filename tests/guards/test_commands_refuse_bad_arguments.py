@@ -29,7 +29,9 @@ from tests.guards.commands import bad_argv, cache_key_count, database_state, par
 REWRITTEN_ELSEWHERE = {"audit_prune": "rewritten by the audit-log partitioning work"}
 COMMANDS = sorted(project_commands())
 GUARDED = [
-    pytest.param(name, marks=pytest.mark.skip(reason=REWRITTEN_ELSEWHERE[name])) if name in REWRITTEN_ELSEWHERE else name
+    pytest.param(name, marks=pytest.mark.skip(reason=REWRITTEN_ELSEWHERE[name]))
+    if name in REWRITTEN_ELSEWHERE
+    else name
     for name in COMMANDS
 ]
 

@@ -6,11 +6,10 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from growthcompass.management.arguments import bounded_int, text
 
 from auditing.commands import resolve_user
 from auditing.selectors import user_activity_summary
-
+from growthcompass.management.arguments import bounded_int, text
 
 # A century: far beyond any audit log, and far inside PostgreSQL's timestamp range.
 MAX_DAYS = 36_500
@@ -22,7 +21,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--user", type=text(150), required=True, metavar="ID|USERNAME", help="The acting user.")
         parser.add_argument(
-            "--days", type=bounded_int(1, MAX_DAYS), default=30, help=f"Window in days (default 30, at most {MAX_DAYS})."
+            "--days",
+            type=bounded_int(1, MAX_DAYS),
+            default=30,
+            help=f"Window in days (default 30, at most {MAX_DAYS}).",
         )
         parser.add_argument("--json", action="store_true", help="Print the summary as JSON.")
 

@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from growthcompass.management.arguments import bounded_float
 
 from dashboards.models import ViewRefresh
 from dashboards.refresh import MATERIALIZED_VIEWS, RefreshAlreadyRunning, RefreshResult, materialized_view_refresh
+from growthcompass.management.arguments import bounded_float
 
 
 class Command(BaseCommand):
@@ -44,7 +44,10 @@ class Command(BaseCommand):
             "--wait", action="store_true", help="Wait for a refresh already running instead of exiting."
         )
         parser.add_argument(
-            "--wait-timeout", type=bounded_float(0, 86_400, minimum_inclusive=False), metavar="SECONDS", help="With --wait, give up after this long."
+            "--wait-timeout",
+            type=bounded_float(0, 86_400, minimum_inclusive=False),
+            metavar="SECONDS",
+            help="With --wait, give up after this long.",
         )
         parser.add_argument("--json", action="store_true", help="Print the results as JSON.")
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import models
 
 from growthcompass.management.arguments import text
 
@@ -61,6 +62,8 @@ class Command(BaseCommand):
         """The username as ``createsuperuser`` would accept it (the model field's validators and length)."""
         user_model = get_user_model()
         field = user_model._meta.get_field(user_model.USERNAME_FIELD)
+        if not isinstance(field, models.Field):
+            raise CommandError(f"{user_model.__name__}.{user_model.USERNAME_FIELD} is not a model field.")
         try:
             return str(field.clean(username, None))
         except ValidationError as exc:

@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from growthcompass.management.arguments import bounded_float, text
 
 from growthcompass.health import registered_checks
 from growthcompass.health.parallel import run_checks_in_parallel
+from growthcompass.management.arguments import bounded_float, text
 
 
 class Command(BaseCommand):
@@ -23,7 +23,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print every result as JSON.")
         parser.add_argument(
-            "--check", action="append", type=text(100), metavar="NAME", help="Run only this check (repeatable; default: all)."
+            "--check",
+            action="append",
+            type=text(100),
+            metavar="NAME",
+            help="Run only this check (repeatable; default: all).",
         )
         parser.add_argument(
             "--timeout",

@@ -7,9 +7,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from growthcompass.management.arguments import bounded_float, bounded_int
 
 from growthcompass.db.monitoring.report import collect_query_report, report_as_dict, report_as_text
+from growthcompass.management.arguments import bounded_float, bounded_int
 
 
 class Command(BaseCommand):
@@ -22,10 +22,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--slow-ms", type=bounded_float(0, 3_600_000), metavar="N", help="Slow-statement threshold in ms (default SLOW_QUERY_MS)."
+            "--slow-ms",
+            type=bounded_float(0, 3_600_000),
+            metavar="N",
+            help="Slow-statement threshold in ms (default SLOW_QUERY_MS).",
         )
         parser.add_argument(
-            "--top", type=bounded_int(1, 1000), default=10, metavar="K", help="How many statements to list (default 10)."
+            "--top",
+            type=bounded_int(1, 1000),
+            default=10,
+            metavar="K",
+            help="How many statements to list (default 10).",
         )
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
         parser.add_argument(

@@ -6,12 +6,12 @@ import sys
 from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from growthcompass.management.arguments import bounded_int, text
 from redis.exceptions import RedisError
 
 from growthcompass.cache import get_store
 from growthcompass.cache.messages import Invalidation, merge_into
 from growthcompass.cache.registry import clear_options
+from growthcompass.management.arguments import bounded_int, text
 
 
 class Command(BaseCommand):
@@ -35,7 +35,9 @@ class Command(BaseCommand):
                 metavar="ID",
                 help=f"A {entity} id: clears its entries of {', '.join(name for name, _ in entries)}.",
             )
-        parser.add_argument("--pattern", type=text(500), metavar="GLOB", help="A Redis glob, matched after the key prefix.")
+        parser.add_argument(
+            "--pattern", type=text(500), metavar="GLOB", help="A Redis glob, matched after the key prefix."
+        )
         parser.add_argument("--all", action="store_true", help="Every entry of every family.")
         parser.add_argument("--yes", action="store_true", help="Do not ask for confirmation (--all).")
 

@@ -7,11 +7,11 @@ from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from growthcompass.management.arguments import bounded_float
 
 from growthcompass.cache import run_as_dedicated_listener
 from growthcompass.cache.listener import CHANNEL, InvalidationListener
 from growthcompass.cache.messages import Invalidation, format_message
+from growthcompass.management.arguments import bounded_float
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS
-from growthcompass.management.arguments import bounded_int, database_alias, database_alias_or_refuse, text
 
+from growthcompass.management.arguments import database_alias, database_alias_or_refuse, text
 from growthcompass.schema.selectors import MISSING_FILE, MODIFIED, OK, UNRECORDED, migration_status_list
 
 
@@ -22,7 +22,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--app", dest="app_label", type=text(100), help="Only this app.")
         parser.add_argument("--all", action="store_true", help="Include Django's and third-party apps.")
-        parser.add_argument("--database", type=database_alias, default=DEFAULT_DB_ALIAS, help="Database alias (default: default).")
+        parser.add_argument(
+            "--database", type=database_alias, default=DEFAULT_DB_ALIAS, help="Database alias (default: default)."
+        )
         parser.add_argument("--json", action="store_true", help="Machine-readable output.")
 
     def handle(self, *args: Any, **options: Any) -> None:

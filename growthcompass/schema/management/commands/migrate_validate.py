@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS
-from growthcompass.management.arguments import bounded_int, database_alias, database_alias_or_refuse, text
 
+from growthcompass.management.arguments import bounded_int, database_alias, database_alias_or_refuse
 from growthcompass.schema.validation import LARGE_TABLE_ROWS, migrations_validate
 
 
@@ -28,7 +28,9 @@ class Command(BaseCommand):
             metavar="N",
             help=f"A table this size counts as large for the locking check (default {LARGE_TABLE_ROWS}).",
         )
-        parser.add_argument("--database", type=database_alias, default=DEFAULT_DB_ALIAS, help="Database alias (default: default).")
+        parser.add_argument(
+            "--database", type=database_alias, default=DEFAULT_DB_ALIAS, help="Database alias (default: default)."
+        )
         parser.add_argument("--json", action="store_true", help="Machine-readable output.")
 
     def handle(self, *args: Any, **options: Any) -> None:
