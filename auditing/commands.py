@@ -24,11 +24,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import CommandError, CommandParser
 
 from auditing.context import AuditContext, audit_context
+from growthcompass.command_arguments import text
 
 
 def add_as_user_argument(parser: CommandParser) -> None:
     parser.add_argument(
         "--as-user",
+        type=text(150),
         metavar="ID|USERNAME",
         help="Record this user as the author of the changes in the audit log.",
     )

@@ -23,6 +23,10 @@ from demo.plan import build_plan
 from demo.rows import DemoPlan, PlanOptions
 
 DEFAULT_SEED = 42
+# The plan of a school is built in memory before it is loaded (about 10 kB per
+# student with its guardians, enrolments and attendance), so the size is capped
+# where that stays well inside a developer machine's memory.
+MAX_DEMO_STUDENTS = 200_000
 
 # Domain tables, children first: the order TRUNCATE and the emptiness check use.
 DOMAIN_TABLES: tuple[str, ...] = (
@@ -120,8 +124,8 @@ def seed_demo(
     """
     if settings.DJANGO_ENV == "production":
         raise DemoSeedRefused("seed_demo refuses to run in production (DJANGO_ENV=production); it can wipe data.")
-    if students < 1:
-        raise ValueError(f"students must be at least 1; got {students}")
+    if not 1 <= students <= MAX_DEMO_STUDENTS:
+        raise ValueError(f"students must be at least 1 and at most {MAX_DEMO_STUDENTS}; got {students}")
     started = time.perf_counter()
     if not reset:
         # Fail fast, before spending seconds on a plan; re-checked under the lock below.

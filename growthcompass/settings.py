@@ -163,6 +163,9 @@ CACHE_LOCAL_MAX_ENTRIES = env_int("CACHE_LOCAL_MAX_ENTRIES", 2048, minimum=1)
 # On by default in development so `make run` needs no second process to see psql and
 # bulk writes; production runs `manage.py cache_listener` as its own service.
 CACHE_LISTENER_IN_PROCESS = env_bool("CACHE_LISTENER_IN_PROCESS", DJANGO_ENV == "development")
+# The `cache_listener` health check fails when no invalidation listener is alive (raw-SQL and psql
+# writes would stay stale for the TTL). Off under pytest, where no server runs.
+CACHE_LISTENER_REQUIRED = env_bool("CACHE_LISTENER_REQUIRED", DJANGO_ENV != "test")
 
 # --- Auth, i18n, static ---------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,27 +1,34 @@
 """Staff-only, read-only JSON views over the safe query API.
 
 ``GET /api/<table>/?<column>__<op>=<value>&order=<column>&dir=asc|desc&limit=&offset=``
-answers ``{"table", "limit", "offset", "count", "rows"}``. ``<op>`` is one of
+answers ``{"table", "limit", "offset", "total", "returned", "rows"}`` (``total``
+matches in all, ``returned`` rows on this page). ``<op>`` is one of
 ``ENDPOINT_OPERATORS`` (a bare ``<column>=<value>`` means ``eq``); ``in`` and
 ``not_in`` take comma-separated values (or the parameter repeated);
 ``is_null``/``is_not_null`` take no value. Repeating any filter ANDs the
-conditions. Invalid queries answer 400 with the error message, an unknown
-table 404, an anonymous caller 401 and a non-staff one 403. Reads may be served
-by the read replica (the router keeps them on the primary when it must).
+conditions. Every error is JSON ``{"error", "part"}``: an invalid query 400
+(``part`` names what is wrong; too many parameters is ``query``), an unknown
+table 404, an anonymous caller 401 and a non-staff one 403 (``auth``), any
+method but GET and HEAD 405 (``method``, CSRF or not: nothing here writes), a
+timeout or an unreachable database 503 (``database``). Reads may be served by
+the read replica (the router keeps them on the primary when it must).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+from django.core.exceptions import SuspiciousOperation
 from django.db.utils import OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
 
 from growthcompass.db.exceptions import InvalidQuery, QueryTimeout, UnknownTable
-from growthcompass.db.query import OPERATORS, Condition, default_limit, find_many
+from growthcompass.db.query import OPERATORS, Condition, count, default_limit, find_many
 from growthcompass.db.tables import describe, exposed_tables
 
 logger = logging.getLogger("growthcompass.api")
@@ -47,16 +54,42 @@ RESERVED_PARAMETERS = ("order", "dir", "limit", "offset")
 _NO_VALUE = frozenset({"", "1", "true", "yes"})
 
 
-def _error(status: int, message: str, **extra: Any) -> JsonResponse:
-    return JsonResponse({"error": message, **extra}, status=status)
+def _error(status: int, message: str, *, part: str) -> JsonResponse:
+    return JsonResponse({"error": message, "part": part}, status=status)
 
 
 def _refuse_unless_staff(request: HttpRequest) -> JsonResponse | None:
     if not request.user.is_authenticated:
-        return _error(401, "authentication required: log in as a staff member")
+        return _error(401, "authentication required: log in as a staff member", part="auth")
     if not request.user.is_staff:
-        return _error(403, "staff status required")
+        return _error(403, "staff status required", part="auth")
     return None
+
+
+def json_read_only(view: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:
+    """GET and HEAD only, answered in JSON whatever goes wrong before the view's own checks.
+
+    CSRF protection is for views that change state; these change none, so a
+    POST is told 405 in JSON instead of the CSRF failure page. A query string
+    over ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` raises ``TooManyFieldsSent`` when
+    ``request.GET`` is first read: it is read here, and refused as JSON.
+    """
+
+    @csrf_exempt
+    @never_cache
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        if request.method not in ("GET", "HEAD"):
+            response = _error(405, f"method {request.method} not allowed: the API is read-only", part="method")
+            response["Allow"] = "GET, HEAD"
+            return response
+        try:
+            request.GET.lists()
+        except SuspiciousOperation as exc:
+            return _error(400, f"query string refused: {exc}", part="query")
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _single(request: HttpRequest, name: str) -> str | None:
@@ -98,8 +131,7 @@ def conditions_from_query(request: HttpRequest) -> list[Condition]:
     return conditions
 
 
-@never_cache
-@require_safe
+@json_read_only
 def table_rows(request: HttpRequest, table: str) -> JsonResponse:
     refusal = _refuse_unless_staff(request)
     if refusal is not None:
@@ -118,28 +150,29 @@ def table_rows(request: HttpRequest, table: str) -> JsonResponse:
             offset=offset if offset is not None else 0,
             use_replica=True,
         )
+        total = count(table, conditions_from_query(request), use_replica=True)
     except UnknownTable as exc:
-        return _error(404, exc.message)
+        return _error(404, exc.message, part="table")
     except InvalidQuery as exc:
         return _error(400, exc.message, part=exc.part)
     except QueryTimeout as exc:
-        return _error(503, str(exc))
+        return _error(503, str(exc), part="database")
     except OperationalError:
         logger.exception("safe query API: database unavailable for /api/%s/", table)
-        return _error(503, "the database is unavailable; try again shortly")
+        return _error(503, "the database is unavailable; try again shortly", part="database")
     return JsonResponse(
         {
             "table": table,
             "limit": int(limit) if limit is not None else default_limit(),
             "offset": int(offset) if offset is not None else 0,
-            "count": len(rows),
+            "total": total,
+            "returned": len(rows),
             "rows": rows,
         }
     )
 
 
-@never_cache
-@require_safe
+@json_read_only
 def table_index(request: HttpRequest) -> JsonResponse:
     """The exposed tables, their readable columns and which of them filter and sort."""
     refusal = _refuse_unless_staff(request)

@@ -48,7 +48,13 @@ if TYPE_CHECKING:
     from growthcompass.cache.invalidation import invalidate, invalidate_on_commit
     from growthcompass.cache.querysets import UncacheableQuery, cached, cached_aggregate, cached_count, declare
     from growthcompass.cache.registry import WrittenBy, register
-    from growthcompass.cache.runtime import build_store, get_store, reset_store, run_as_dedicated_listener
+    from growthcompass.cache.runtime import (
+        build_store,
+        get_store,
+        reset_store,
+        run_as_dedicated_listener,
+        start_server_listener,
+    )
     from growthcompass.cache.store import CacheStore
 
 __all__ = [
@@ -71,6 +77,7 @@ __all__ = [
     "register",
     "reset_store",
     "run_as_dedicated_listener",
+    "start_server_listener",
 ]
 
 _HOMES = {
@@ -85,6 +92,7 @@ _HOMES = {
     "get_store": "runtime",
     "reset_store": "runtime",
     "run_as_dedicated_listener": "runtime",
+    "start_server_listener": "runtime",
     "invalidate": "invalidation",
     "invalidate_on_commit": "invalidation",
     "UncacheableQuery": "querysets",

@@ -51,6 +51,11 @@ def caches_from_url(
     }
 
 
+def listener_required() -> bool:
+    """Whether this deployment relies on an invalidation listener (the ``cache_listener`` check fails without)."""
+    return bool(getattr(settings, "CACHE_LISTENER_REQUIRED", True))
+
+
 @dataclass(frozen=True)
 class CacheOptions:
     """The ``CACHE_*`` settings the cached selectors use, read once per store.

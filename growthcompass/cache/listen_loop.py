@@ -8,10 +8,17 @@ one from Django's pool: a pooled connection would be handed to requests, and
 a LISTENing session must keep reading or the server's notification queue
 fills.
 
-Notifications sent while no listener was connected are lost, so every
-(re)connection starts by invalidating everything; after that, each batch of
-notifications (all that arrived together) becomes one invalidation script
-call. Connection failures are retried with exponential backoff and jitter.
+Notifications sent while no listener was connected are lost. A listener
+that (re)connects therefore invalidates everything -- unless another listener
+has been LISTENing throughout: each listener announces, in its Redis
+heartbeat, the PostgreSQL session it listens on (backend pid and start time),
+written only once it is listening and has settled what came before; when such
+a session is still alive in ``pg_stat_activity`` and its heartbeat is fresh,
+every notification since that listener connected reached it, and whatever came
+before was settled by it, so nothing can have been missed (``covered_by``).
+After that, each batch of notifications (all that arrived together) becomes
+one invalidation script call. Connection failures are retried with exponential
+backoff and jitter; a listener that stops removes its heartbeat.
 """
 
 from __future__ import annotations
@@ -31,7 +38,15 @@ from psycopg import sql
 from growthcompass.cache.messages import Invalidation, merge_into, parse_message
 from growthcompass.cache.table_bumps import TableBumps, split_table_payloads
 
-__all__ = ["APPLICATION_NAME", "CHANNEL", "InvalidationTarget", "ListenLoop", "listener_connection_params"]
+__all__ = [
+    "APPLICATION_NAME",
+    "CHANNEL",
+    "InvalidationTarget",
+    "ListenLoop",
+    "covered_by",
+    "listener_connection_params",
+    "session_of",
+]
 
 log = logging.getLogger("growthcompass.cache")
 
@@ -62,7 +77,45 @@ class InvalidationTarget(Protocol):
 
     def retry_pending(self) -> bool: ...
 
-    def heartbeat(self, listener_id: str, ttl_s: int = 15) -> None: ...
+    def heartbeat(self, listener_id: str, ttl_s: int = 15, session: str = "") -> None: ...
+
+    def listener_sessions(self) -> dict[str, str]: ...
+
+    def forget_listener(self, listener_id: str) -> None: ...
+
+
+def session_of(conn: psycopg.Connection[Any]) -> str:
+    """``"<backend pid>@<backend start as epoch seconds>"``: a session, told apart from a later one with its pid."""
+    row = conn.execute(
+        "SELECT pid, extract(epoch FROM backend_start)::text FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+    ).fetchone()
+    return f"{row[0]}@{row[1]}" if row else ""
+
+
+def covered_by(conn: psycopg.Connection[Any], sessions: dict[str, str], *, own_id: str) -> str | None:
+    """A live listener, other than ``own_id``, whose announced session is still connected; ``None`` if none.
+
+    ``sessions`` maps each fresh heartbeat to the session it announced. The
+    session must still be in ``pg_stat_activity`` with the same start time:
+    a listener that lost its connection and has not yet come back (its
+    heartbeat not yet expired) covers nothing.
+    """
+    candidates: dict[tuple[int, str], str] = {}
+    for listener_id, session in sessions.items():
+        pid, _, started = session.partition("@")
+        if listener_id != own_id and pid.isdigit() and started:
+            candidates[(int(pid), started)] = listener_id
+    if not candidates:
+        return None
+    rows = conn.execute(
+        "SELECT pid, extract(epoch FROM backend_start)::text FROM pg_stat_activity"
+        " WHERE pid = ANY(%s) AND application_name = %s",
+        [sorted({pid for pid, _ in candidates}), APPLICATION_NAME],
+    ).fetchall()
+    for pid, started in rows:
+        if (pid, started) in candidates:
+            return candidates[(pid, started)]
+    return None
 
 
 class ListenLoop:
@@ -92,11 +145,17 @@ class ListenLoop:
         # Set while connected, listening, and done with the initial flush.
         self.ready = threading.Event()
         self.connections = 0
+        # Connections that began by invalidating everything (no other listener covered the gap).
+        self.full_flushes = 0
         self.notifications = 0
         self.backend_pid: int | None = None
         self.listener_id = f"{socket.gethostname()}:{id(self):x}"
         # Cached querysets' table generations (payloads "~t:<table>"): see growthcompass.cache.table_bumps.
         self.tables = TableBumps()
+
+    @property
+    def _heartbeat_ttl_s(self) -> int:
+        return int(self.heartbeat_s * 3) + 1
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -108,6 +167,19 @@ class ListenLoop:
         return thread
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self._forget()
+
+    def _forget(self) -> None:
+        """Withdraw the heartbeat at once, so no other listener relies on a connection that is gone."""
+        try:
+            self.store_factory().forget_listener(self.listener_id)
+        except Exception:
+            log.debug("cache listener: could not withdraw heartbeat", exc_info=True)
+
+    def _run(self) -> None:
         backoff = 0.1
         last_warning = float("-inf")
         while not self.stop_event.is_set():
@@ -129,6 +201,7 @@ class ListenLoop:
                 self.backend_pid = None
             if self.stop_event.is_set():
                 break
+            self._forget()
             self.stop_event.wait(backoff * (1 + random.random() / 2))  # noqa: S311 - jitter, not crypto
             backoff = min(backoff * 2, self.backoff_max_s)
 
@@ -136,14 +209,27 @@ class ListenLoop:
         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL)))
         self.backend_pid = conn.info.backend_pid
         self.connections += 1
-        # Whatever was committed while nobody listened was never announced.
-        self.store_factory().flush_all()
-        self.tables.reconnected(self.store_factory())
+        session = session_of(conn)
+        store = self.store_factory()
+        covering = covered_by(conn, store.listener_sessions(), own_id=self.listener_id)
+        if covering is None:
+            # Whatever was committed while nobody listened was never announced.
+            store.flush_all()
+            # ... and no cached queryset may outlive a table write nobody announced.
+            self.tables.reconnected(store)
+            self.full_flushes += 1
+        # Announced only now: from here on, what this listener has not seen was settled.
+        store.heartbeat(self.listener_id, ttl_s=self._heartbeat_ttl_s, session=session)
         self.ready.set()
-        log.info("cache listener: listening on %s (backend pid %s)", CHANNEL, self.backend_pid)
+        log.info(
+            "cache listener: listening on %s (backend pid %s); %s",
+            CHANNEL,
+            self.backend_pid,
+            "every entry invalidated" if covering is None else f"nothing missed (listener {covering} stayed up)",
+        )
         if self.on_ready is not None:
             self.on_ready(self)
-        next_heartbeat = 0.0
+        next_heartbeat = time.monotonic() + self.heartbeat_s
         last_activity = time.monotonic()
         while not self.stop_event.is_set():
             payloads = [n.payload for n in conn.notifies(timeout=0.5, stop_after=1)]
@@ -170,5 +256,5 @@ class ListenLoop:
                     conn.execute("SELECT 1")  # a dead server shows itself here
                     last_activity = now
             if now >= next_heartbeat:
-                store.heartbeat(self.listener_id, ttl_s=int(self.heartbeat_s * 3) + 1)
+                store.heartbeat(self.listener_id, ttl_s=self._heartbeat_ttl_s, session=session)
                 next_heartbeat = now + self.heartbeat_s

@@ -506,10 +506,34 @@ class CacheStore:
         self.counters.take()
         self.shared_stats.clear()
 
-    def heartbeat(self, listener_id: str, ttl_s: int = 15) -> None:
-        """Announce a live listener (``cache_stats`` lists them)."""
+    def heartbeat(self, listener_id: str, ttl_s: int = 15, session: str = "") -> None:
+        """Announce a live listener and the PostgreSQL session it listens on (``cache_stats`` lists them)."""
         try:
-            self.client.set(f"{self.prefix}~listener:{listener_id}", str(time.time()), ex=ttl_s)
+            self.client.set(f"{self.prefix}~listener:{listener_id}", session, ex=ttl_s)
+        except RedisError as exc:
+            self.breaker.failed(exc, GLOBAL)
+
+    def listener_sessions(self) -> dict[str, str]:
+        """The live listeners and the session each announced (``listen_loop.covered_by`` reads them)."""
+        try:
+            start = len(self.prefix) + len("~listener:")
+            keys = list(self.client.scan_iter(match=_glob_escape(self.prefix) + "~listener:*", count=1000))
+            values = self.client.mget(keys) if keys else []
+        except RedisError as exc:
+            self.breaker.failed(exc, GLOBAL)
+            return {}
+        return {
+            (key.decode() if isinstance(key, bytes) else str(key))[start:]: (
+                value.decode() if isinstance(value, bytes) else str(value)
+            )
+            for key, value in zip(keys, values, strict=True)
+            if value is not None
+        }
+
+    def forget_listener(self, listener_id: str) -> None:
+        """Withdraw a stopped listener's heartbeat."""
+        try:
+            self.client.delete(f"{self.prefix}~listener:{listener_id}")
         except RedisError as exc:
             self.breaker.failed(exc, GLOBAL)
 
@@ -518,8 +542,8 @@ class CacheStore:
     def start_listener(self) -> ListenLoop:
         """Run the PostgreSQL LISTEN loop on this store as a daemon thread of this process (once).
 
-        ``growthcompass.cache.runtime.build_store`` calls it when ``CACHE_LISTENER_IN_PROCESS``
-        is on; ``close`` stops it.
+        ``growthcompass.cache.runtime.start_server_listener`` calls it in a server process
+        when ``CACHE_LISTENER_IN_PROCESS`` is on; ``close`` stops it.
         """
         if self.listener is None:
             self.listener = ListenLoop(store_factory=lambda: self)

@@ -11,18 +11,28 @@ from django.db import DEFAULT_DB_ALIAS
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.migration import Migration
 
+from growthcompass.command_arguments import bounded_int, database_alias, database_alias_or_refuse
 from growthcompass.schema.selectors import step_sql
 
 
 def add_plan_arguments(parser: CommandParser) -> None:
     """``--dry-run``, ``--lock-timeout``, ``--database`` and ``--json``."""
     parser.add_argument("--dry-run", action="store_true", help="Print the plan and its SQL; change nothing.")
-    parser.add_argument("--lock-timeout", type=int, metavar="MS", help="lock_timeout in milliseconds (default 5000).")
-    parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="Database alias (default: default).")
+    parser.add_argument(
+        "--lock-timeout",
+        type=bounded_int(0, 3_600_000),
+        metavar="MS",
+        help="lock_timeout in milliseconds (default 5000).",
+    )
+    parser.add_argument(
+        "--database", type=database_alias, default=DEFAULT_DB_ALIAS, help="Database alias (default: default)."
+    )
     parser.add_argument("--json", action="store_true", help="Machine-readable output.")
 
 
 def check_lock_timeout(options: dict[str, Any]) -> None:
+    """What argparse checks, for ``call_command`` keyword arguments (which skip the types)."""
+    database_alias_or_refuse(options.get("database", DEFAULT_DB_ALIAS))
     if options["lock_timeout"] is not None and options["lock_timeout"] < 0:
         raise CommandError("--lock-timeout must be 0 (no limit) or a positive number of milliseconds.")
 

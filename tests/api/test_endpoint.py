@@ -50,7 +50,7 @@ def ids(response: Any) -> list[int]:
 def test_anonymous_callers_are_refused(client: Client) -> None:
     response = client.get("/api/students/")
     assert response.status_code == 401
-    assert response.json() == {"error": "authentication required: log in as a staff member"}
+    assert response.json() == {"error": "authentication required: log in as a staff member", "part": "auth"}
 
 
 def test_non_staff_users_are_refused(client: Client) -> None:
@@ -76,7 +76,7 @@ def test_staff_get_rows_as_json(staff_client: Client, students: list[Student]) -
     assert response["Content-Type"] == "application/json"
     body = response.json()
     assert body["table"] == "students" and body["limit"] == 100 and body["offset"] == 0
-    assert body["count"] == len(students)
+    assert body["returned"] == len(students) and body["total"] == len(students)
     first = body["rows"][0]
     assert list(first) == ["id", "student_number", "grade_level", "status", "enrolled_on", "left_on", "leaving_reason"]
     assert first["enrolled_on"] == "2024-09-01"
@@ -233,3 +233,10 @@ def test_a_cancelled_query_or_an_unreachable_database_is_503(
     response = staff_client.get("/api/students/")
     assert response.status_code == 503
     assert fragment in response.json()["error"]
+
+
+def test_total_counts_every_match_and_returned_the_page(staff_client: Client, students: list[Student]) -> None:
+    assert len(students) >= 3
+    body = get(staff_client, "/api/students/", limit=1).json()
+    assert body["returned"] == 1 and len(body["rows"]) == 1
+    assert body["total"] == len(students)

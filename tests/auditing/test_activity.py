@@ -85,8 +85,10 @@ def test_audit_activity_prints_a_table_by_username_and_json_by_id(history: dict[
 def test_audit_activity_rejects_an_unknown_user_and_a_bad_window() -> None:
     with pytest.raises(CommandError, match="No user with id or username 'ghost'"):
         call_command("audit_activity", user="ghost")
-    with pytest.raises(CommandError, match="--days must be at least 1"):
+    with pytest.raises(CommandError, match="--days must be from 1 to 36500"):
         call_command("audit_activity", user="ghost", days=0)
+    with pytest.raises(CommandError, match="--days: must be at most 36500"):
+        call_command("audit_activity", "--user", "ghost", "--days", "99999999")
 
 
 def test_a_user_with_no_changes_gets_an_empty_summary() -> None:

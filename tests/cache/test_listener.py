@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
-from growthcompass.cache import get_store, reset_store
+from growthcompass.cache import get_store, reset_store, runtime, start_server_listener
 from growthcompass.cache.listener import listener_connection_params
 from tests.cache.conftest import WAIT_S, ListenerHandle, the_student
 from tests.factories import StudentFactory
@@ -82,8 +82,13 @@ def test_the_listener_uses_a_connection_of_its_own(listener):
     assert row == ("growthcompass-cache-listener",)
 
 
-def test_the_listener_can_run_inside_the_app_process(test_caches):
+def test_the_listener_can_run_inside_the_app_process(test_caches, monkeypatch):
+    # The wish to run one is process-wide: restored after the test.
+    monkeypatch.setattr(runtime, "_listener_wanted", False)
     with override_settings(CACHES=test_caches, CACHE_LISTENER_IN_PROCESS=True):
+        assert get_store().listener is None  # building a store starts none
+        reset_store()
+        assert start_server_listener()  # what the WSGI/ASGI entry points call
         store = get_store()
         try:
             assert store.listener is not None

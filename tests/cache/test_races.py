@@ -102,12 +102,17 @@ def test_a_reader_that_raced_a_flush_of_everything_does_not_store(cache_store):
     paused = PausedLoader(STUDENT_FAMILY.load_many)
     slow_family: Family[StudentSummary] = dataclasses.replace(STUDENT_FAMILY, load_many=paused)
 
-    reader, _ = in_thread(lambda: cache_store.get(slow_family, student.pk))
+    reader, box = in_thread(lambda: cache_store.get(slow_family, student.pk))
     assert paused.loaded.wait(WAIT_S)
     cache_store.flush_all()
     paused.release.set()
     reader.join(WAIT_S)
 
+    assert not reader.is_alive()
+    # The reader got its row (an exception in the thread leaves the box empty) ...
+    assert [summary.id for summary in box] == [student.pk]
+    # ... and refused to store it, which is why the key is absent.
+    assert cache_store.counters.peek().get("student|refused") == 1
     assert not cache_store.client.exists(cache_store.key("student", student.pk))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import threading
 from collections.abc import Iterator
 
@@ -42,7 +43,7 @@ def test_primary_reports_its_round_trip() -> None:
     result = database_check()
     assert result.ok, result.detail
     assert result.detail.startswith("round trip ")
-    assert 0 < result.data["round_trip_ms"] < result.data["connect_ms"] + 1000
+    assert result.data["round_trip_ms"] > 0 and result.data["connect_ms"] >= 0
 
 
 def test_primary_that_is_down_fails_at_once(closed_port: int) -> None:
@@ -183,7 +184,7 @@ def test_command_json_lists_every_check(temporary_checks: dict[str, threading.Ev
 def test_command_when_healthy_prints_each_check_and_exits_zero(temporary_checks: dict[str, threading.Event]) -> None:
     out = io.StringIO()
     call_command("healthcheck", "--check", "test_ok", "--check", "replica", stdout=out)
-    assert out.getvalue().splitlines()[0] == "ok   test_ok: fine [0 ms]"
+    assert re.fullmatch(r"ok   test_ok: fine \[\d+ ms\]", out.getvalue().splitlines()[0])
     assert out.getvalue().splitlines()[1].startswith("ok   replica: no replica configured")
 
 

@@ -100,7 +100,7 @@ def test_explain_plans_top_statements_and_skips_writes(fresh_metrics: Callable[[
 
 
 def test_bad_options_are_refused() -> None:
-    with pytest.raises(CommandError, match="--top must be at least 1"):
+    with pytest.raises(CommandError, match="--top: must be at least 1"):
         call_command("query_report", "--top", "0")
-    with pytest.raises(CommandError, match="--slow-ms must not be negative"):
+    with pytest.raises(CommandError, match="--slow-ms: must be at least 0"):
         call_command("query_report", "--slow-ms", "-1")

@@ -63,12 +63,13 @@ def test_slow_queries_are_logged_with_fingerprint_and_duration(
     with caplog.at_level(logging.WARNING, logger="growthcompass.db.slow_queries"), connection.cursor() as cursor:
         cursor.execute("SELECT pg_sleep(0.03)")
         cursor.execute("SELECT 1")
-    [record] = caplog.records
+    # Only the sleep is sure to be slow; on a loaded machine SELECT 1 may be logged too.
+    [record] = [r for r in caplog.records if "pg_sleep" in r.getMessage()]
     stats = _statement("pg_sleep")
     assert record.getMessage().startswith("slow query: ")
     assert stats.fingerprint in record.getMessage() and "SELECT pg_sleep(?)" in record.getMessage()
     assert record.duration_ms >= 20  # type: ignore[attr-defined]
-    assert stats.slow_calls == 1 and query_metrics().slow_queries == 1
+    assert stats.slow_calls == 1 and query_metrics().slow_queries == len(caplog.records)
 
 
 def test_slow_queries_lists_statements_over_the_threshold_slowest_first(fresh_metrics: Callable[[], None]) -> None:
@@ -77,7 +78,10 @@ def test_slow_queries_lists_statements_over_the_threshold_slowest_first(fresh_me
         cursor.execute("SELECT pg_sleep(0.04) AS longer")
         cursor.execute("SELECT 1")
     slow = slow_queries(15)
-    assert [s.statement for s in slow] == ["SELECT pg_sleep(?) AS longer", "SELECT pg_sleep(?)"]
+    # Both sleeps are over the threshold whatever the load; the order follows the recorded times.
+    assert {"SELECT pg_sleep(?) AS longer", "SELECT pg_sleep(?)"} <= {s.statement for s in slow}
+    assert [s.max_ms for s in slow] == sorted((s.max_ms for s in slow), reverse=True)
+    assert all(s.max_ms >= 15 for s in slow)
     assert slow_queries(10_000) == []
 
 

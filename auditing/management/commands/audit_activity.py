@@ -9,19 +9,28 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from auditing.commands import resolve_user
 from auditing.selectors import user_activity_summary
+from growthcompass.command_arguments import bounded_int, text
+
+# A century: far beyond any audit log, and far inside PostgreSQL's timestamp range.
+MAX_DAYS = 36_500
 
 
 class Command(BaseCommand):
     help = "What a user changed in the last N days, per table and operation (from the audit log)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--user", required=True, metavar="ID|USERNAME", help="The acting user.")
-        parser.add_argument("--days", type=int, default=30, help="Window in days (default 30).")
+        parser.add_argument("--user", type=text(150), required=True, metavar="ID|USERNAME", help="The acting user.")
+        parser.add_argument(
+            "--days",
+            type=bounded_int(1, MAX_DAYS),
+            default=30,
+            help=f"Window in days (default 30, at most {MAX_DAYS}).",
+        )
         parser.add_argument("--json", action="store_true", help="Print the summary as JSON.")
 
     def handle(self, **options: Any) -> None:
-        if options["days"] < 1:
-            raise CommandError(f"--days must be at least 1; got {options['days']}.")
+        if not 1 <= options["days"] <= MAX_DAYS:
+            raise CommandError(f"--days must be from 1 to {MAX_DAYS}; got {options['days']}.")
         user = resolve_user(options["user"])
         rows = user_activity_summary(user_id=int(user.pk), days=options["days"])
         if options["json"]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from typing import Any
 
@@ -10,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dashboards.models import ViewRefresh
 from dashboards.refresh import MATERIALIZED_VIEWS, RefreshAlreadyRunning, RefreshResult, materialized_view_refresh
+from growthcompass.command_arguments import bounded_float
 
 
 class Command(BaseCommand):
@@ -27,23 +27,35 @@ class Command(BaseCommand):
             choices=sorted(MATERIALIZED_VIEWS),
             help="A view to refresh (repeatable; default: all).",
         )
-        parser.add_argument(
+        how = parser.add_mutually_exclusive_group()
+        how.add_argument(
             "--concurrently",
-            action=argparse.BooleanOptionalAction,
+            action="store_true",
             default=True,
-            help="REFRESH ... CONCURRENTLY (default) or a plain refresh, which blocks readers but is faster.",
+            help="REFRESH ... CONCURRENTLY (the default): readers are never blocked.",
+        )
+        how.add_argument(
+            "--no-concurrently",
+            dest="concurrently",
+            action="store_false",
+            help="A plain refresh, which blocks readers but is faster.",
         )
         parser.add_argument(
             "--wait", action="store_true", help="Wait for a refresh already running instead of exiting."
         )
         parser.add_argument(
-            "--wait-timeout", type=float, metavar="SECONDS", help="With --wait, give up after this long."
+            "--wait-timeout",
+            type=bounded_float(0, 86_400, minimum_inclusive=False),
+            metavar="SECONDS",
+            help="With --wait, give up after this long.",
         )
         parser.add_argument("--json", action="store_true", help="Print the results as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["wait_timeout"] is not None and options["wait_timeout"] <= 0:
             raise CommandError("--wait-timeout must be a positive number of seconds.")
+        if options["wait_timeout"] is not None and not options["wait"]:
+            raise CommandError("--wait-timeout only applies with --wait; add --wait or drop --wait-timeout.")
         views = options["view"] or list(MATERIALIZED_VIEWS)
         results: list[RefreshResult] = []
         for view in views:

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from auditing.commands import add_as_user_argument, audit_context_from_options
-from demo.services import DEFAULT_SEED, DemoSeedRefused, demo_data_present, seed_demo
-
-
-def _at_least_one(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number; got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1; got {number}")
-    return number
+from demo.services import DEFAULT_SEED, MAX_DEMO_STUDENTS, DemoSeedRefused, demo_data_present, seed_demo
+from growthcompass.command_arguments import bounded_int
 
 
 class _ProgressStream:
@@ -51,19 +41,26 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--students", type=_at_least_one, default=10_000, help="How many students (default 10000).")
+        parser.add_argument(
+            "--students",
+            type=bounded_int(1, MAX_DEMO_STUDENTS),
+            default=10_000,
+            help=f"How many students (default 10000, at most {MAX_DEMO_STUDENTS}).",
+        )
         parser.add_argument(
             "--seed",
-            type=int,
+            type=bounded_int(0, 2**32 - 1),
             default=DEFAULT_SEED,
             help=f"Random seed; same seed, same data (default {DEFAULT_SEED}).",
         )
-        parser.add_argument(
+        # --if-empty never replaces data and --reset always does: together they say nothing.
+        when = parser.add_mutually_exclusive_group()
+        when.add_argument(
             "--reset",
             action="store_true",
             help="First empty the domain tables and delete student-*/teacher-* users (same transaction).",
         )
-        parser.add_argument(
+        when.add_argument(
             "--if-empty",
             action="store_true",
             help="Load only into an empty database; when data exists, say so and exit 0 (for start-up scripts).",
@@ -73,9 +70,11 @@ class Command(BaseCommand):
 
     def handle(self, **options: Any) -> None:
         students = options["students"]
-        if students < 1:
+        if not 1 <= students <= MAX_DEMO_STUDENTS:
             # call_command(students=0) skips the argparse type check.
-            raise CommandError(f"--students must be at least 1; got {students}")
+            raise CommandError(f"--students must be at least 1 and at most {MAX_DEMO_STUDENTS}; got {students}")
+        if options["if_empty"] and options["reset"]:
+            raise CommandError("--reset and --if-empty cannot be combined: --if-empty never replaces data.")
         if options["if_empty"] and not options["reset"] and demo_data_present():
             self.stdout.write("Demo data already present; nothing loaded (use --reset to reload).")
             return

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from growthcompass.command_arguments import bounded_float, text
 from growthcompass.health import registered_checks
 from growthcompass.health.parallel import run_checks_in_parallel
 
@@ -22,11 +23,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print every result as JSON.")
         parser.add_argument(
-            "--check", action="append", metavar="NAME", help="Run only this check (repeatable; default: all)."
+            "--check",
+            action="append",
+            type=text(100),
+            metavar="NAME",
+            help="Run only this check (repeatable; default: all).",
         )
         parser.add_argument(
             "--timeout",
-            type=float,
+            type=bounded_float(0, 300, minimum_inclusive=False),
             default=5.0,
             metavar="SECONDS",
             help="Report checks still running after this long as failed (default 5).",

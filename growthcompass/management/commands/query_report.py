@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from growthcompass.command_arguments import bounded_float, bounded_int
 from growthcompass.db.monitoring.report import collect_query_report, report_as_dict, report_as_text
 from growthcompass.plans.selectors import captured_plans, plans_as_dicts, plans_as_text
 
@@ -22,10 +23,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--slow-ms", type=float, metavar="N", help="Slow-statement threshold in ms (default SLOW_QUERY_MS)."
+            "--slow-ms",
+            type=bounded_float(0, 3_600_000),
+            metavar="N",
+            help="Slow-statement threshold in ms (default SLOW_QUERY_MS).",
         )
         parser.add_argument(
-            "--top", type=int, default=10, metavar="K", help="How many statements to list (default 10)."
+            "--top",
+            type=bounded_int(1, 1000),
+            default=10,
+            metavar="K",
+            help="How many statements to list (default 10).",
         )
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
         parser.add_argument(
@@ -37,13 +45,17 @@ class Command(BaseCommand):
             help="With --explain, EXPLAIN ANALYZE statements without parameters, in a rolled-back read-only "
             "transaction (implies --explain).",
         )
-        parser.add_argument("--local", action="store_true", help="Only this process's metrics; skip Redis.")
-        parser.add_argument("--reset", action="store_true", help="After reporting, clear the published metrics.")
+        # --reset clears the published metrics in Redis, which --local does not read.
+        scope = parser.add_mutually_exclusive_group()
+        scope.add_argument("--local", action="store_true", help="Only this process's metrics; skip Redis.")
+        scope.add_argument("--reset", action="store_true", help="After reporting, clear the published metrics.")
         parser.add_argument(
             "--plans", action="store_true", help="Also list the plans captured automatically for slow statements."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["local"] and options["reset"]:
+            raise CommandError("--local and --reset cannot be combined: --local does not read the published metrics.")
         top = options["top"]
         if top < 1:
             raise CommandError("--top must be at least 1.")

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from growthcompass.command_arguments import bounded_float, database_alias
 from growthcompass.db.retry import wait_for_database
 
 
@@ -21,9 +22,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--timeout", type=float, default=30.0, help="seconds to keep trying (default 30)")
         parser.add_argument(
-            "--database", default=DEFAULT_DB_ALIAS, help=f"database alias to wait for (default {DEFAULT_DB_ALIAS!r})"
+            "--timeout", type=bounded_float(0, 86_400), default=30.0, help="seconds to keep trying (default 30)"
+        )
+        parser.add_argument(
+            "--database",
+            type=database_alias,
+            default=DEFAULT_DB_ALIAS,
+            help=f"database alias to wait for (default {DEFAULT_DB_ALIAS!r})",
         )
         parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
 

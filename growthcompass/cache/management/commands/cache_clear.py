@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from growthcompass.cache import get_store
 from growthcompass.cache.messages import Invalidation, merge_into
 from growthcompass.cache.registry import clear_options
+from growthcompass.command_arguments import bounded_int, text
 
 
 class Command(BaseCommand):
@@ -28,13 +29,15 @@ class Command(BaseCommand):
             parser.add_argument(
                 f"--{entity.replace('_', '-')}",
                 dest=f"entity_{entity}",
-                type=int,
+                type=bounded_int(1, 2**63 - 1),
                 action="append",
                 default=[],
                 metavar="ID",
                 help=f"A {entity} id: clears its entries of {', '.join(name for name, _ in entries)}.",
             )
-        parser.add_argument("--pattern", metavar="GLOB", help="A Redis glob, matched after the key prefix.")
+        parser.add_argument(
+            "--pattern", type=text(500), metavar="GLOB", help="A Redis glob, matched after the key prefix."
+        )
         parser.add_argument("--all", action="store_true", help="Every entry of every family.")
         parser.add_argument("--yes", action="store_true", help="Do not ask for confirmation (--all).")
 
@@ -80,4 +83,4 @@ class Command(BaseCommand):
         self.stdout.write(f"Invalidate every cache entry under {prefix}? Type 'yes' to continue: ", ending="")
         self.stdout.flush()
         answer = stdin.readline()
-        return answer.strip().lower() in ("yes", "y")
+        return answer.strip().lower() == "yes"

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from growthcompass.cache import run_as_dedicated_listener
 from growthcompass.cache.listener import CHANNEL, InvalidationListener
 from growthcompass.cache.messages import Invalidation, format_message
+from growthcompass.command_arguments import bounded_float
 
 
 class Command(BaseCommand):
@@ -24,7 +25,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--backoff-max",
-            type=float,
+            type=bounded_float(0, 3600, minimum_inclusive=False),
             default=10.0,
             metavar="SECONDS",
             help="Longest pause between reconnection attempts (default 10).",

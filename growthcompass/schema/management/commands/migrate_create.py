@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from growthcompass.command_arguments import text
 from growthcompass.schema.exceptions import MigrationRefused
 from growthcompass.schema.services import migration_create
 
@@ -18,8 +19,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("name", help="Migration name: lower-case letters, digits, underscores.")
-        parser.add_argument("--app", dest="app_label", required=True, help="The project app to add it to.")
+        parser.add_argument("name", type=text(100), help="Migration name: lower-case letters, digits, underscores.")
+        parser.add_argument(
+            "--app", dest="app_label", type=text(100), required=True, help="The project app to add it to."
+        )
         parser.add_argument("--empty", action="store_true", help="No operations: for a hand-written migration.")
         parser.add_argument("--json", action="store_true", help="Machine-readable output.")
 

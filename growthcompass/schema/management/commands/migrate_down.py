@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
+from growthcompass.command_arguments import bounded_int, text
 from growthcompass.schema.commands import add_plan_arguments, check_lock_timeout, write_dry_run
 from growthcompass.schema.exceptions import MigrationRefused
 from growthcompass.schema.selectors import rollback_plan
@@ -23,8 +24,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("count", nargs="?", type=int, default=1, help="How many migrations (default 1).")
-        parser.add_argument("--app", dest="app_label", help="Only this app's migrations (any installed app).")
+        parser.add_argument(
+            "count", nargs="?", type=bounded_int(1, 1000), default=1, help="How many migrations (default 1)."
+        )
+        parser.add_argument(
+            "--app", dest="app_label", type=text(100), help="Only this app's migrations (any installed app)."
+        )
         add_plan_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:

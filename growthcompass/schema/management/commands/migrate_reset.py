@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS
 
+from growthcompass.command_arguments import bounded_int, database_alias, database_alias_or_refuse
 from growthcompass.schema.exceptions import MigrationRefused
 from growthcompass.schema.services import migrations_reset, refuse_in_production
 
@@ -20,11 +21,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--force", action="store_true", help="Yes, drop every migrated table and its data.")
         parser.add_argument(
-            "--lock-timeout", type=int, metavar="MS", help="lock_timeout in milliseconds (default 5000)."
+            "--lock-timeout",
+            type=bounded_int(0, 3_600_000),
+            metavar="MS",
+            help="lock_timeout in milliseconds (default 5000).",
         )
-        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="Database alias (default: default).")
+        parser.add_argument(
+            "--database", type=database_alias, default=DEFAULT_DB_ALIAS, help="Database alias (default: default)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        database_alias_or_refuse(options["database"])
         try:
             refuse_in_production()
             if not options["force"]:

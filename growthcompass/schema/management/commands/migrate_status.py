@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS
 
+from growthcompass.command_arguments import database_alias, database_alias_or_refuse, text
 from growthcompass.schema.selectors import MISSING_FILE, MODIFIED, OK, UNRECORDED, migration_status_list
 
 
@@ -19,12 +20,15 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--app", dest="app_label", help="Only this app.")
+        parser.add_argument("--app", dest="app_label", type=text(100), help="Only this app.")
         parser.add_argument("--all", action="store_true", help="Include Django's and third-party apps.")
-        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="Database alias (default: default).")
+        parser.add_argument(
+            "--database", type=database_alias, default=DEFAULT_DB_ALIAS, help="Database alias (default: default)."
+        )
         parser.add_argument("--json", action="store_true", help="Machine-readable output.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        database_alias_or_refuse(options["database"])
         statuses = migration_status_list(
             using=options["database"], all_apps=options["all"], app_label=options["app_label"]
         )

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
+from growthcompass.command_arguments import text
 from growthcompass.schema.commands import add_plan_arguments, check_lock_timeout, write_dry_run
 from growthcompass.schema.exceptions import MigrationRefused
 from growthcompass.schema.selectors import pending_plan
@@ -24,7 +25,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--app", dest="app_label", help="Only this app's pending migrations (and their dependencies)."
+            "--app",
+            dest="app_label",
+            type=text(100),
+            help="Only this app's pending migrations (and their dependencies).",
         )
         add_plan_arguments(parser)
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS
 
+from growthcompass.command_arguments import bounded_int, database_alias, database_alias_or_refuse
 from growthcompass.schema.validation import LARGE_TABLE_ROWS, migrations_validate
 
 
@@ -22,15 +23,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--large-table-rows",
-            type=int,
+            type=bounded_int(1, 10**10),
             default=LARGE_TABLE_ROWS,
             metavar="N",
             help=f"A table this size counts as large for the locking check (default {LARGE_TABLE_ROWS}).",
         )
-        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="Database alias (default: default).")
+        parser.add_argument(
+            "--database", type=database_alias, default=DEFAULT_DB_ALIAS, help="Database alias (default: default)."
+        )
         parser.add_argument("--json", action="store_true", help="Machine-readable output.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        database_alias_or_refuse(options["database"])
         if options["large_table_rows"] < 1:
             raise CommandError("--large-table-rows must be at least 1.")
         report = migrations_validate(using=options["database"], large_table_rows=options["large_table_rows"])
