@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 
 from growthcompass.cache.querysets import UncacheableQuery
 from growthcompass.cache.warming import UnknownQuery, warm
+from growthcompass.command_arguments import text
 
 
 class Command(BaseCommand):
@@ -20,7 +21,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--query", action="append", default=[], help="A declared query's name (repeatable).")
+        parser.add_argument(
+            "--query", action="append", default=[], type=text(200), help="A declared query's name (repeatable)."
+        )
         parser.add_argument("--json", action="store_true", help="Print the results as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
