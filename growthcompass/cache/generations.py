@@ -90,6 +90,17 @@ ReaderMark = tuple[str, int]
 """``(epoch, ~qseq)`` read before a query: what FILL checks the tables against."""
 
 
+
+# The epoch in place, or ARGV[1] set as the epoch when there is none; works on Redis 6 and 7.
+CLAIM_EPOCH = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  return current
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+"""
+
 class TableGenerations:
     """The generations of the tables cached querysets read, under one key prefix."""
 
@@ -100,6 +111,7 @@ class TableGenerations:
         self.epoch_key = prefix + "~qepoch"
         self._bump = client.register_script(BUMP)
         self._fill = client.register_script(FILL)
+        self._claim_epoch = client.register_script(CLAIM_EPOCH)
 
     def generation_key(self, table: str) -> str:
         return f"{self.prefix}~qgen:{table}"
@@ -138,9 +150,8 @@ class TableGenerations:
         epoch_raw, seq_raw = self.client.mget([self.epoch_key, self.seq_key])
         if epoch_raw is None:
             token = secrets.token_hex(8)
-            # SET NX GET: the epoch somebody else set first wins.
-            previous = self.client.set(self.epoch_key, token, nx=True, get=True)
-            epoch_raw = previous if isinstance(previous, bytes | str) else token
+            # The epoch somebody else set first wins (a script: SET NX GET needs Redis 7).
+            epoch_raw = self._claim_epoch(keys=[self.epoch_key], args=[token])
             seq_raw = self.client.get(self.seq_key)
         epoch = epoch_raw.decode() if isinstance(epoch_raw, bytes) else str(epoch_raw)
         return epoch, int(seq_raw or 0)
