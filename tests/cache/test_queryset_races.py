@@ -58,7 +58,9 @@ def in_threads(count: int, work: Callable[[int], None]) -> list[BaseException]:
 def wide_pool_store(settings: Any, worker_id: str) -> Any:
     """The store on a Redis pool wide enough for 500 threads (past the pool, reads bypass Redis)."""
     prefix = f"{settings.CACHES['default']['KEY_PREFIX']}-test-{worker_id}"
-    caches = caches_from_url(settings.REDIS_URL, key_prefix=prefix, max_connections=600)
+    # django-redis keeps one pool per URL, whatever max_connections says: a URL of its own gets a new pool.
+    url = settings.REDIS_URL + ("&" if "?" in settings.REDIS_URL else "?") + "client_name=gc-wide-pool"
+    caches = caches_from_url(url, key_prefix=prefix, max_connections=600)
     # Waiters give up after the lock's TTL; on a loaded 2-core machine 500 threads need longer than the default.
     with override_settings(CACHES=caches, CACHE_STAMPEDE_LOCK_TTL_S=60.0):
         store = get_store()
