@@ -16,7 +16,7 @@ def main(scale: str, grade: int) -> int:
     import django
 
     django.setup()
-    from cachalot.api import invalidate  # type: ignore[import-untyped]
+    from cachalot.api import invalidate
     from django.core.cache import cache
     from django_redis import get_redis_connection
 
