@@ -137,8 +137,23 @@ def database_state() -> dict[str, int]:
     return counts
 
 
-def cache_key_count() -> int:
-    """Keys under this project's cache prefix, bookkeeping included."""
+def cache_keys() -> dict[bytes, int]:
+    """Keys under this project's cache prefix, bookkeeping included, with their TTL in ms (-1: none)."""
     store = get_store()
     pattern = store.prefix.replace("*", "\\*").replace("?", "\\?").replace("[", "\\[") + "*"
-    return sum(1 for _ in store.client.scan_iter(match=pattern, count=1000))
+    return {key: store.client.pttl(key) for key in store.client.scan_iter(match=pattern, count=1000)}
+
+
+def cache_changes(before: dict[bytes, int], after: dict[bytes, int], window_ms: int) -> list[str]:
+    """What changed between two ``cache_keys()`` snapshots taken at most ``window_ms`` apart.
+
+    A key that appeared is a change. A key that disappeared is one too, unless its
+    TTL was already inside the window: such a key may simply have expired (the
+    health checks and the listener heartbeat write short-lived keys), and counting
+    it made the guard fail at random.
+    """
+    added = [f"added {key!r}" for key in after.keys() - before.keys()]
+    removed = [
+        f"removed {key!r}" for key in before.keys() - after.keys() if before[key] == -1 or before[key] > window_ms
+    ]
+    return added + removed

@@ -15,6 +15,7 @@ as they were.
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 from django.core.management import call_command
@@ -22,7 +23,7 @@ from django.core.management.base import CommandError
 from hypothesis import HealthCheck, given, settings
 
 from tests.factories import StaffUserFactory
-from tests.guards.commands import bad_argv, cache_key_count, database_state, parser_of, project_commands
+from tests.guards.commands import bad_argv, cache_changes, cache_keys, database_state, parser_of, project_commands
 
 # Being rewritten on another branch (audit-log partitioning), argument handling included; it joins the
 # guard there. Listed here so that the gap is visible, not silently skipped.
@@ -53,7 +54,7 @@ def test_the_guard_finds_the_project_commands_and_no_others() -> None:
 
 
 def refuses_cleanly(name: str, argv: list[str]) -> None:
-    before_rows, before_keys = database_state(), cache_key_count()
+    before_rows, before_keys, started = database_state(), cache_keys(), time.monotonic()
     out, err = io.StringIO(), io.StringIO()
     with pytest.raises(CommandError) as refused:
         call_command(name, *argv, stdout=out, stderr=err)
@@ -63,7 +64,8 @@ def refuses_cleanly(name: str, argv: list[str]) -> None:
     assert refused.value.returncode != 0
     assert "Traceback" not in out.getvalue() + err.getvalue()
     assert database_state() == before_rows, f"{name} {argv!r} changed the database"
-    assert cache_key_count() == before_keys, f"{name} {argv!r} changed the cache"
+    window_ms = int((time.monotonic() - started) * 1000) + 1000
+    assert cache_changes(before_keys, cache_keys(), window_ms) == [], f"{name} {argv!r} changed the cache"
 
 
 @pytest.fixture
@@ -105,3 +107,13 @@ def test_a_refusal_example_is_generated_for_every_kind_of_argument() -> None:
 
     collect()
     assert {"--timeout", "--check", "--zz-no-such-option"} <= seen
+
+
+def test_a_key_that_expires_inside_the_window_is_no_change_but_a_lasting_one_is() -> None:
+    before = {b"gc:lasting": -1, b"gc:long": 600_000, b"gc:brief": 800, b"gc:kept": -1}
+    after = {b"gc:kept": -1, b"gc:new": -1}
+    assert sorted(cache_changes(before, after, window_ms=1500)) == [
+        "added b'gc:new'",
+        "removed b'gc:lasting'",
+        "removed b'gc:long'",
+    ]
