@@ -101,7 +101,11 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
-DEVDATA_DIR = BASE_DIR / ".devdata"
+# Where the embedded servers keep their state (<root>/.devdata). DEVSERVERS_AUTOSTART=0 computes
+# their URLs without starting them: manage.py sets it for healthcheck, which reports what it finds.
+DEVSERVERS_ROOT = Path(env_str("DEVSERVERS_ROOT") or BASE_DIR)
+DEVDATA_DIR = DEVSERVERS_ROOT / ".devdata"
+DEVSERVERS_AUTOSTART = env_bool("DEVSERVERS_AUTOSTART", True)
 
 _database_url = env_str("DATABASE_URL")
 _database_variable = "DATABASE_URL"
@@ -113,9 +117,9 @@ if not _database_url:
             "DATABASE_URL (or DATABASE_URL_FILE) must be set when DJANGO_ENV=production "
             "(or PGHOST/PGDATABASE and the other PG* variables)"
         )
-    from growthcompass.devservers import ensure_postgres
+    from growthcompass.devservers import embedded_database_url, ensure_postgres
 
-    _database_url = ensure_postgres(BASE_DIR)
+    _database_url = (ensure_postgres if DEVSERVERS_AUTOSTART else embedded_database_url)(DEVSERVERS_ROOT)
 
 # Pool, timeouts (DB_POOL_*, DB_STATEMENT_TIMEOUT_MS, DB_CONNECT_TIMEOUT) and TLS
 # rules shared by the primary and the replica: in production a non-local
@@ -144,9 +148,9 @@ _redis_url = env_str("REDIS_URL")
 if not _redis_url:
     if IS_PRODUCTION:
         raise ImproperlyConfigured("REDIS_URL (or REDIS_URL_FILE) must be set when DJANGO_ENV=production")
-    from growthcompass.devservers import ensure_redis
+    from growthcompass.devservers import embedded_redis_url, ensure_redis
 
-    _redis_url = ensure_redis(BASE_DIR)
+    _redis_url = (ensure_redis if DEVSERVERS_AUTOSTART else embedded_redis_url)(DEVSERVERS_ROOT)
 REDIS_URL = _redis_url
 CACHES = caches_from_url(
     REDIS_URL,
