@@ -145,6 +145,8 @@ class ListenLoop:
         # Set while connected, listening, and done with the initial flush.
         self.ready = threading.Event()
         self.connections = 0
+        # Connection attempts that failed (the database unreachable): retried with backoff.
+        self.failed_connects = 0
         # Connections that began by invalidating everything (no other listener covered the gap).
         self.full_flushes = 0
         self.notifications = 0
@@ -189,6 +191,7 @@ class ListenLoop:
                     backoff = 0.1
                     self._serve(conn)
             except psycopg.Error as exc:
+                self.failed_connects += 1
                 now = time.monotonic()
                 if now - last_warning >= 60:
                     last_warning = now

@@ -86,6 +86,9 @@ def test_cache_clear_student_clears_that_student_only(cache_store):
     student_get(guardian.student_id)
     student_guardians(guardian.student_id)
     student_get(other.pk)
+    assert present(cache_store, "student", guardian.student_id)
+    assert present(cache_store, "student_guardians", guardian.student_id)
+    assert present(cache_store, "student", other.pk)
 
     assert "student" in run("cache_clear", "--student", str(guardian.student_id))
 
@@ -99,6 +102,10 @@ def test_cache_clear_course_clears_course_roster_and_active_list(cache_store):
     course_get(enrollment.course_id)
     course_roster(enrollment.course_id)
     courses_active()
+    student_get(enrollment.student_id)
+    assert present(cache_store, "course", enrollment.course_id)
+    assert present(cache_store, "course_roster", enrollment.course_id)
+    assert present(cache_store, "courses_active", 0)
 
     run("cache_clear", "--course", str(enrollment.course_id))
 
@@ -183,6 +190,7 @@ def test_cache_listener_command_invalidates_raw_sql_writes(cache_store, test_cac
         first_line = process.stdout.readline()
         assert first_line.startswith("Listening on gc_cache"), first_line + process.stderr.read()
         student_get(student.pk)  # cached again after the connect-time flush
+        assert present(cache_store, "student", student.pk)
 
         with connection.cursor() as cursor:
             cursor.execute("UPDATE students SET grade_level = 5 WHERE id = %s", [student.pk])
