@@ -18,7 +18,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from courses.selectors import course_get, course_roster, courses_active
-from growthcompass.cache import build_store
+from growthcompass.cache import build_store, cached
+from students.models import Student
 from students.selectors import student_get, student_guardians, students_by_ids
 from tests.cache.conftest import WAIT_S, the_student
 from tests.db.aliases import suite_database_url
@@ -142,6 +143,18 @@ def test_cache_clear_all_asks_first(cache_store):
     student_get(student.pk)
     assert "1 deleted" in run("cache_clear", "--all", "--yes")
     assert not present(cache_store, "student", student.pk)
+
+
+def test_cache_clear_all_clears_cached_querysets_too(cache_store):
+    StudentFactory.create(grade_level=6)
+    queryset = Student.objects.filter(grade_level=6)
+    assert len(cached(queryset)) == 1
+    entries = list(cache_store.client.scan_iter(match=cache_store.prefix + "qs:*", count=1000))
+    assert entries, "the queryset was not stored"
+
+    assert "every cached queryset" in run("cache_clear", "--all", "--yes")
+
+    assert not any(cache_store.client.exists(key) for key in entries)
 
 
 def test_cache_clear_keeps_keys_it_does_not_own(cache_store):
