@@ -170,6 +170,10 @@ CACHE_LISTENER_IN_PROCESS = env_bool("CACHE_LISTENER_IN_PROCESS", DJANGO_ENV == 
 # The `cache_listener` health check fails when no invalidation listener is alive (raw-SQL and psql
 # writes would stay stale for the TTL). Off under pytest, where no server runs.
 CACHE_LISTENER_REQUIRED = env_bool("CACHE_LISTENER_REQUIRED", DJANGO_ENV != "test")
+# `cache_listener` reloads the declared querysets marked rewarm=True once writes to their tables
+# have paused this long (growthcompass.cache.warming.Rewarmer).
+CACHE_REWARM = env_bool("CACHE_REWARM", True)
+CACHE_REWARM_DELAY_S = env_float("CACHE_REWARM_DELAY_S", 0.05, minimum=0.0)
 
 # --- Auth, i18n, static ---------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -132,6 +132,7 @@ class ListenLoop:
         idle_check_s: float = 30.0,
         on_batch: Callable[[Invalidation, int], None] | None = None,
         on_ready: Callable[[ListenLoop], None] | None = None,
+        on_tables: Callable[[set[str]], None] | None = None,
     ) -> None:
         self.store_factory = store_factory
         self._params = params
@@ -141,6 +142,8 @@ class ListenLoop:
         self.idle_check_s = idle_check_s
         self.on_batch = on_batch
         self.on_ready = on_ready
+        # Told which tables' generations moved (an empty set: all of them, after a reconnect).
+        self.on_tables = on_tables
         self.stop_event = threading.Event()
         # Set while connected, listening, and done with the initial flush.
         self.ready = threading.Event()
@@ -221,6 +224,8 @@ class ListenLoop:
             # ... and no cached queryset may outlive a table write nobody announced.
             self.tables.reconnected(store)
             self.full_flushes += 1
+            if self.on_tables is not None:
+                self.on_tables(set())
         # Announced only now: from here on, what this listener has not seen was settled.
         store.heartbeat(self.listener_id, ttl_s=self._heartbeat_ttl_s, session=session)
         self.ready.set()
@@ -244,6 +249,8 @@ class ListenLoop:
                 family_payloads, tables = split_table_payloads(payloads)
                 if tables:
                     self.tables.apply(store, tables)
+                    if self.on_tables is not None:
+                        self.on_tables(tables)
                 invalidation: Invalidation = {}
                 for payload in family_payloads:
                     merge_into(invalidation, parse_message(payload))
