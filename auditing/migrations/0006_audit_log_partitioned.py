@@ -103,7 +103,6 @@ CREATE TABLE audit_log_legacy (
     transaction_id bigint NOT NULL,
     context jsonb NULL
 );
-CREATE UNIQUE INDEX audit_log_legacy_id_changed_at_key ON audit_log_legacy (id, changed_at);
 CREATE INDEX audit_log_legacy_changed_at_brin ON audit_log_legacy USING brin (changed_at) WITH (autosummarize = on);
 CREATE INDEX audit_log_legacy_row_idx ON audit_log_legacy (table_name, row_pk);
 CREATE INDEX audit_log_legacy_user_time_idx ON audit_log_legacy (changed_by, changed_at) WHERE changed_by IS NOT NULL;
@@ -250,6 +249,7 @@ def unpartition(apps, schema_editor):
         cursor.execute("SELECT set_config('pgtrigger.ignore', '', true)")
         cursor.execute("DROP TABLE audit_log")
         cursor.execute("ALTER TABLE audit_log_legacy DROP CONSTRAINT IF EXISTS audit_log_legacy_id_changed_at_key")
+        cursor.execute("ALTER TABLE audit_log_legacy DROP CONSTRAINT IF EXISTS audit_log_legacy_range")
         cursor.execute("ALTER TABLE audit_log_legacy RENAME TO audit_log")
         for old, new in LEGACY_INDEXES.items():
             if old != "audit_log_id_changed_at_key":
