@@ -53,7 +53,10 @@ def is_partitioned(cursor: CursorWrapper, table: str) -> bool:
 def partitions(cursor: CursorWrapper, table: str) -> list[Partition]:
     """The partitions of ``table``, the bounded ones by lower bound, the DEFAULT one last."""
     cursor.execute(PARTITIONS_SQL, [table])
-    return [Partition(name=name, is_default=default, lower=lower, upper=upper) for name, default, lower, upper in cursor.fetchall()]
+    return [
+        Partition(name=name, is_default=default, lower=lower, upper=upper)
+        for name, default, lower, upper in cursor.fetchall()
+    ]
 
 
 def default_partition(cursor: CursorWrapper, table: str) -> Partition | None:

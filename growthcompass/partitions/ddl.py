@@ -105,12 +105,14 @@ def create_partition(
     """
     parent, partition = sql.Identifier(table.table), sql.Identifier(name)
     column = sql.Identifier(table.column)
-    _execute(cursor, 
+    _execute(
+        cursor,
         sql.SQL(
             "CREATE TABLE {partition} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)"
-        ).format(partition=partition, parent=parent)
+        ).format(partition=partition, parent=parent),
     )
     moved = 0
+    bound: sql.Composable
     if default:
         bound = sql.SQL("DEFAULT")
     else:
@@ -118,15 +120,16 @@ def create_partition(
             raise ValueError("a bounded partition needs an upper bound")
         low = sql.SQL("MINVALUE") if lower is None else sql.Literal(lower)
         bound = sql.SQL("FOR VALUES FROM ({low}) TO ({high})").format(low=low, high=sql.Literal(upper))
-        in_range = sql.SQL("{column} < {high}").format(column=column, high=sql.Literal(upper))
+        in_range: sql.Composable = sql.SQL("{column} < {high}").format(column=column, high=sql.Literal(upper))
         if lower is not None:
             in_range = sql.SQL("{column} >= {low} AND ").format(column=column, low=sql.Literal(lower)) + in_range
         check = sql.Identifier(f"{name}_bound"[:63])
         # Proves the bounds to ATTACH, which then skips scanning the table.
-        _execute(cursor, 
+        _execute(
+            cursor,
             sql.SQL("ALTER TABLE {partition} ADD CONSTRAINT {check} CHECK ({in_range})").format(
                 partition=partition, check=check, in_range=in_range
-            )
+            ),
         )
         waiting = default_partition(cursor, table.table)
         if waiting is not None:
@@ -134,21 +137,23 @@ def create_partition(
             # more: EXCLUSIVE lets readers in, and no other writer of the DEFAULT partition.
             _execute(cursor, sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(sql.Identifier(waiting.name)))
             with pgtrigger.ignore(*table.move_ignores):
-                _execute(cursor, 
+                _execute(
+                    cursor,
                     sql.SQL(
                         "WITH moved AS (DELETE FROM {waiting} WHERE {in_range} RETURNING *)"
                         " INSERT INTO {partition} SELECT * FROM moved"
-                    ).format(waiting=sql.Identifier(waiting.name), in_range=in_range, partition=partition)
+                    ).format(waiting=sql.Identifier(waiting.name), in_range=in_range, partition=partition),
                 )
                 moved = max(cursor.rowcount, 0)
-    _execute(cursor, 
+    _execute(
+        cursor,
         sql.SQL("ALTER TABLE {parent} ATTACH PARTITION {partition} {bound}").format(
             parent=parent, partition=partition, bound=bound
-        )
+        ),
     )
     if not default:
-        _execute(cursor, 
-            sql.SQL("ALTER TABLE {partition} DROP CONSTRAINT {check}").format(partition=partition, check=check)
+        _execute(
+            cursor, sql.SQL("ALTER TABLE {partition} DROP CONSTRAINT {check}").format(partition=partition, check=check)
         )
     clone_statement_triggers(cursor, parent=table.table, partition=name)
     return moved

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from django.db import connection
 from django.utils import timezone
 from psycopg import sql
@@ -40,9 +42,7 @@ def table_problems(table_name: str) -> list[str]:
         if default is None:
             problems.append(f"{table.table}: no DEFAULT partition")
         else:
-            cursor.execute(
-                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(default.name)).as_string(None)
-            )
+            cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(default.name)).as_string(None))
             row = cursor.fetchone()
             waiting = int(row[0]) if row else 0
             if waiting:
@@ -52,7 +52,7 @@ def table_problems(table_name: str) -> list[str]:
                 )
         oldest_kept = retention_start(table, now=now)
         kept_from = month_start(oldest_kept) if oldest_kept is not None else None
-        for before, after in zip(bounded, bounded[1:], strict=False):
+        for before, after in itertools.pairwise(bounded):
             if before.upper is None or after.lower is None or before.upper >= after.lower:
                 continue
             if kept_from is not None and after.lower <= kept_from:

@@ -82,7 +82,10 @@ def test_partitioning_keeps_every_row_both_ways_and_the_guards_hold() -> None:
 
         assert _checksum() == partitioned
         assert _scalar("SELECT relkind FROM pg_class WHERE relname = 'audit_log'") == "r"
-        assert _scalar("SELECT attidentity FROM pg_attribute WHERE attrelid = 'audit_log'::regclass AND attname = 'id'") == "d"
+        assert (
+            _scalar("SELECT attidentity FROM pg_attribute WHERE attrelid = 'audit_log'::regclass AND attname = 'id'")
+            == "d"
+        )
         TermFactory.create()  # the identity continues after the highest id
         assert _checksum()[0] == partitioned[0] + 1
         with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():

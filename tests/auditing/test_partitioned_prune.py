@@ -49,7 +49,7 @@ def test_prune_drops_whole_months_and_records_partitions_rows_and_ranges(
     result = json.loads(out.getvalue())
     assert result["inside_month"] is True and result["cutoff"].startswith(f"{month(-13):%Y-%m-%d}")
     dropped = {p["name"]: p for p in result["partitions"]}
-    assert set(dropped) == {"audit_log_p%s" % f"{month(-15):%Y_%m}", "audit_log_p%s" % f"{month(-14):%Y_%m}"}
+    assert set(dropped) == {f"audit_log_p{month(-15):%Y_%m}", f"audit_log_p{month(-14):%Y_%m}"}
     assert not _is_table(next(iter(dropped)))[0]
     assert not AuditLog.objects.filter(pk__in=history["m15"] + history["m14"] + history["default"]).exists()
     assert AuditLog.objects.filter(pk__in=history["m13"]).count() == 1

@@ -38,9 +38,7 @@ def make_month_partition(offset: int) -> str:
     first = month(offset)
     name = table.partition_name(first)
     with connection.cursor() as cursor:
-        create_partition(
-            cursor, table, lower=month_start(first), upper=month_start(add_months(first, 1)), name=name
-        )
+        create_partition(cursor, table, lower=month_start(first), upper=month_start(add_months(first, 1)), name=name)
     return name
 
 

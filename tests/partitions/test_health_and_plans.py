@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -9,8 +11,8 @@ from django.test import Client
 from auditing.models import AuditLog
 from growthcompass.health import run_checks
 from growthcompass.partitions import get
-from growthcompass.partitions.periods import add_months, month_start
 from growthcompass.partitions.maintenance import partitions_maintain
+from growthcompass.partitions.periods import add_months, month_start
 from tests.auditing.conftest import insert_entry
 from tests.factories import TermFactory
 from tests.partitions.conftest import inside, month
@@ -58,7 +60,7 @@ def test_the_check_names_a_gap_between_partitions() -> None:
     assert f"gap from {month(-5):%Y-%m-%d} to {month(0):%Y-%m-%d}" in detail
 
 
-def _plan(query: str, params: list[object]) -> str:
+def _plan(query: str, params: list[Any]) -> str:
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + query, params)
         return "\n".join(row[0] for row in cursor.fetchall())

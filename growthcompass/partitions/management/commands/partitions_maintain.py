@@ -47,7 +47,11 @@ class Command(BaseCommand):
                 self.stdout.write(f"{plan.table}: not partitioned (run migrate); skipped.")
                 continue
             for planned in plan.create:
-                moved = f", {planned.rows_from_default} rows from the DEFAULT partition" if planned.rows_from_default else ""
+                moved = (
+                    f", {planned.rows_from_default} rows from the DEFAULT partition"
+                    if planned.rows_from_default
+                    else ""
+                )
                 self.stdout.write(f"{verb} {planned.name} [{planned.lower:%Y-%m-%d}, {planned.upper:%Y-%m-%d}){moved}.")
             if plan.left_in_default:
                 self.stdout.write(
