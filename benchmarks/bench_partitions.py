@@ -92,7 +92,7 @@ def run(scale: str) -> list[Row]:
             transaction.set_rollback(True)
 
     drop = measure(lambda: rolled_back(f"DROP TABLE {oldest}"), runs=runs, warmup=1)
-    delete = measure(lambda: rolled_back(f"DELETE FROM bench_audit_heap WHERE {month_window}"), runs=runs, warmup=1)
+    delete = measure(lambda: rolled_back(f"DELETE FROM bench_audit_heap WHERE {month_window}"), runs=runs, warmup=1)  # noqa: S608 - constant text
     this_month = (
         "SELECT count(*) FROM {table} WHERE table_name = 'attendances'"
         " AND changed_at >= date_trunc('month', now()) - interval '1 month' AND changed_at < date_trunc('month', now())"
