@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "growthcompass",
     "growthcompass.cache",
     "growthcompass.schema",
+    "growthcompass.partitions",
     "students",
     "courses",
     "attendance",
@@ -243,6 +244,18 @@ VIEWS_MAX_AGE_S = env_int("VIEWS_MAX_AGE_S", 3600, minimum=1)
 AUDIT_REDACTED_COLUMNS: dict[str, tuple[str, ...]] = {"auth_user": ("password",)}
 # audit_prune refuses a --before later than this many days ago.
 AUDIT_PRUNE_MIN_AGE_DAYS = env_int("AUDIT_PRUNE_MIN_AGE_DAYS", 30, minimum=0)
+# What audit_prune does with a whole monthly partition older than the cut-off: "drop" it,
+# or "detach" it (kept as a table of its own, outside the log, to archive and drop by hand).
+AUDIT_PRUNE_PARTITIONS = env_choice("AUDIT_PRUNE_PARTITIONS", "drop", ("drop", "detach"))
+# Months before the current one that retention keeps (0 = all): partitions_maintain creates
+# no partition older than that when it catches up after an outage.
+AUDIT_RETENTION_MONTHS = env_int("AUDIT_RETENTION_MONTHS", 0, minimum=0)
+
+# --- Partitions (growthcompass.partitions) --------------------------------------------
+# Months after the current one whose partitions partitions_maintain creates ahead of time.
+PARTITIONS_AHEAD = env_int("PARTITIONS_AHEAD", 3, minimum=1)
+# How long partition DDL (partitions_maintain, audit_prune) waits for a table lock.
+PARTITIONS_LOCK_TIMEOUT_MS = env_int("PARTITIONS_LOCK_TIMEOUT_MS", 5_000, minimum=1)
 
 # --- Migrations (growthcompass.schema) -------------------------------------------------
 # How long a migration waits for a table lock before failing instead of queueing
