@@ -218,6 +218,8 @@ class QuerysetCache:
             return False
         if store.pending.queued and not store.retry_pending():
             return False
+        if store.breaker.failing and not store.recheck_server(GLOBAL):
+            return False  # after an error, a failover is noticed before anything is read
         return not self._pending or self.bump(())
 
     def read(self, plan: _Plan | None, load: Callable[[], T], ttl_s: int) -> T:
@@ -237,7 +239,7 @@ class QuerysetCache:
         if raw is not None:
             value: T = self._decode(raw, HITS)  # type: ignore[arg-type]
             if time.monotonic() >= store._stats_due:
-                store.flush_stats()
+                store.maintain()
             return value
         return self._miss(plan, load, ttl_s)
 

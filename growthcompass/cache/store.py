@@ -31,6 +31,7 @@ loop, is ``growthcompass.cache.runtime``'s business.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -40,7 +41,7 @@ from typing import Any, TypeVar
 from redis import Redis
 from redis.exceptions import RedisError
 
-from growthcompass.cache import scripts, stats
+from growthcompass.cache import failover, scripts, stats
 from growthcompass.cache.breaker import RedisBreaker
 from growthcompass.cache.config import CacheOptions
 from growthcompass.cache.counters import (
@@ -68,6 +69,8 @@ __all__ = ["CacheStore"]
 
 T = TypeVar("T")
 
+log = logging.getLogger("growthcompass.cache")
+
 
 def _glob_escape(text: str) -> str:
     return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
@@ -84,6 +87,9 @@ class CacheStore:
         self.all_tombstone = prefix + "~tomb:*"
         self.stats_key = prefix + "~stats"
         self.channel = prefix + "~inv"
+        self.server_key = prefix + "~server"
+        # Failovers and restarts-with-data this store noticed (``growthcompass.cache.failover``).
+        self.server_changes = 0
         self.counters = Counters()
         self.breaker = RedisBreaker(self.options, self.counters)
         self.pending = PendingInvalidations()
@@ -91,6 +97,7 @@ class CacheStore:
         self._invalidate_script = client.register_script(scripts.INVALIDATE)
         self._fill_script = client.register_script(scripts.FILL)
         self._release_script = client.register_script(scripts.RELEASE)
+        self._mark_server_script = client.register_script(failover.MARK_SERVER)
         self._stats_due = time.monotonic() + self.options.stats_flush_interval_s
         self.local: LocalTier | None = None
         self.subscriber: LocalSubscriber | None = None
@@ -129,15 +136,19 @@ class CacheStore:
                 if value is not MISSING:
                     counts[LOCAL_HITS] += 1
                     if now >= self._stats_due:
-                        self.flush_stats()
+                        self.maintain()
                     return value
                 epoch = local.epoch
             else:
                 local = None
         if now >= self._stats_due:
-            self.flush_stats()
+            self.maintain()
         breaker = self.breaker
-        if now < breaker.skip_until or (self.pending.queued and not self.retry_pending()):
+        if (
+            now < breaker.skip_until
+            or (self.pending.queued and not self.retry_pending())
+            or (breaker.failing and not self.recheck_server(name))
+        ):
             counts[BYPASSED] += 1
             return family.load_many([ident]).get(ident)
         try:
@@ -241,11 +252,15 @@ class CacheStore:
             counts[LOCAL_HITS] += len(wanted) - len(remaining)
             wanted = remaining
         if now >= self._stats_due:
-            self.flush_stats()
+            self.maintain()
         if not wanted:
             return result
         breaker = self.breaker
-        if now < breaker.skip_until or (self.pending.queued and not self.retry_pending()):
+        if (
+            now < breaker.skip_until
+            or (self.pending.queued and not self.retry_pending())
+            or (breaker.failing and not self.recheck_server(name))
+        ):
             counts[BYPASSED] += len(wanted)
             result.update(family.load_many(wanted))
             return result
@@ -449,6 +464,43 @@ class CacheStore:
     @property
     def skipping_redis(self) -> bool:
         return self.breaker.skipping
+
+    # -- a failover or a restart with data (``growthcompass.cache.failover``) -------------
+
+    def check_server(self) -> bool:
+        """Invalidate everything if Redis is another server than the one that last marked it; True if so.
+
+        Redis errors are raised (the callers count them through the breaker).
+        """
+        identity = failover.server_identity(self.client)
+        if int(self._mark_server_script(keys=[self.server_key], args=[identity])) != 1:
+            return False
+        log.warning("cache: Redis is another server than before (failover or restart); invalidating everything")
+        self.flush_all_or_raise()
+        from growthcompass.cache.generations import TableGenerations
+        from growthcompass.cache.table_triggers import project_models
+
+        TableGenerations(self.client, self.prefix).bump_all(m._meta.db_table for m in project_models())
+        self.server_changes += 1
+        return True
+
+    def recheck_server(self, family: str) -> bool:
+        """Before the first read after an error: ``check_server``; False (Redis skipped again) if it failed."""
+        try:
+            self.check_server()
+        except RedisError as exc:
+            self.breaker.failed(exc, family)
+            return False
+        return True
+
+    def maintain(self) -> None:
+        """The periodic turn of the read path: check the server, then flush the counts."""
+        if not self.breaker.skipping:
+            try:
+                self.check_server()
+            except RedisError as exc:
+                self.breaker.failed(exc, GLOBAL)
+        self.flush_stats()
 
     # -- statistics ------------------------------------------------------------------
 
