@@ -33,19 +33,19 @@ from redis.cluster import RedisCluster
 
 __all__ = ["MARK_SERVER", "server_identity"]
 
+
 # KEYS[1]: ~server; ARGV[1]: the identity of the server(s) answering now.
-# Returns 0 when the mark already names them, 1 when it named another server
-# (failover, restart with data), 2 when there was no mark (a new, empty Redis).
+# Sets the mark when there is none (a new, empty Redis: nothing to invalidate).
+# Returns the identity the mark names (ARGV[1] when it was just set). A mark
+# naming another server is replaced only after everything was invalidated
+# (``CacheStore.check_server``), so a flush cut short by an error is redone.
 MARK_SERVER = """
 local seen = redis.call('GET', KEYS[1])
-if seen == ARGV[1] then
-  return 0
+if seen then
+  return seen
 end
 redis.call('SET', KEYS[1], ARGV[1])
-if seen then
-  return 1
-end
-return 2
+return ARGV[1]
 """
 
 

@@ -218,7 +218,7 @@ class QuerysetCache:
             return False
         if store.pending.queued and not store.retry_pending():
             return False
-        if store.breaker.failing and not store.recheck_server(GLOBAL):
+        if store.breaker.server_unchecked and not store.recheck_server(GLOBAL):
             return False  # after an error, a failover is noticed before anything is read
         return not self._pending or self.bump(())
 

@@ -90,6 +90,7 @@ class CacheStore:
         self.server_key = prefix + "~server"
         # Failovers and restarts-with-data this store noticed (``growthcompass.cache.failover``).
         self.server_changes = 0
+        self._server_lock = threading.Lock()
         self.counters = Counters()
         self.breaker = RedisBreaker(self.options, self.counters)
         self.pending = PendingInvalidations()
@@ -147,7 +148,7 @@ class CacheStore:
         if (
             now < breaker.skip_until
             or (self.pending.queued and not self.retry_pending())
-            or (breaker.failing and not self.recheck_server(name))
+            or (breaker.server_unchecked and not self.recheck_server(name))
         ):
             counts[BYPASSED] += 1
             return family.load_many([ident]).get(ident)
@@ -259,7 +260,7 @@ class CacheStore:
         if (
             now < breaker.skip_until
             or (self.pending.queued and not self.retry_pending())
-            or (breaker.failing and not self.recheck_server(name))
+            or (breaker.server_unchecked and not self.recheck_server(name))
         ):
             counts[BYPASSED] += len(wanted)
             result.update(family.load_many(wanted))
@@ -472,17 +473,21 @@ class CacheStore:
 
         Redis errors are raised (the callers count them through the breaker).
         """
-        identity = failover.server_identity(self.client)
-        if int(self._mark_server_script(keys=[self.server_key], args=[identity])) != 1:
-            return False
-        log.warning("cache: Redis is another server than before (failover or restart); invalidating everything")
-        self.flush_all_or_raise()
-        from growthcompass.cache.generations import TableGenerations
-        from growthcompass.cache.table_triggers import project_models
+        # One thread of the process checks (and flushes); the others wait for it rather than read.
+        with self._server_lock:
+            identity = failover.server_identity(self.client)
+            marked = self._mark_server_script(keys=[self.server_key], args=[identity])
+            if (marked.decode() if isinstance(marked, bytes) else str(marked)) == identity:
+                return False
+            log.warning("cache: Redis is another server than before (failover or restart); invalidating everything")
+            self.flush_all_or_raise()
+            from growthcompass.cache.generations import TableGenerations
+            from growthcompass.cache.table_triggers import project_models
 
-        TableGenerations(self.client, self.prefix).bump_all(m._meta.db_table for m in project_models())
-        self.server_changes += 1
-        return True
+            TableGenerations(self.client, self.prefix).bump_all(m._meta.db_table for m in project_models())
+            self.client.set(self.server_key, identity)
+            self.server_changes += 1
+            return True
 
     def recheck_server(self, family: str) -> bool:
         """Before the first read after an error: ``check_server``; False (Redis skipped again) if it failed."""
@@ -491,15 +496,13 @@ class CacheStore:
         except RedisError as exc:
             self.breaker.failed(exc, family)
             return False
+        self.breaker.server_unchecked = False
         return True
 
     def maintain(self) -> None:
         """The periodic turn of the read path: check the server, then flush the counts."""
         if not self.breaker.skipping:
-            try:
-                self.check_server()
-            except RedisError as exc:
-                self.breaker.failed(exc, GLOBAL)
+            self.recheck_server(GLOBAL)
         self.flush_stats()
 
     # -- statistics ------------------------------------------------------------------

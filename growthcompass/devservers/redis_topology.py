@@ -159,13 +159,27 @@ class _Topology:
 class SentinelTopology(_Topology):
     """A primary, ``replicas`` replicas and ``sentinels`` sentinels watching service ``service``."""
 
-    def __init__(self, service: str, *, replicas: int = 1, sentinels: int = 3, down_after_ms: int = 1000) -> None:
+    def __init__(
+        self,
+        service: str,
+        *,
+        replicas: int = 1,
+        sentinels: int = 3,
+        down_after_ms: int = 1000,
+        writable_replicas: bool = False,
+    ) -> None:
+        """``writable_replicas`` lets a test write to a replica alone: what a replica holds when it missed a write."""
         super().__init__()
         self.service = service
         ports = free_ports(1 + replicas + sentinels)
         self.primary = RedisNode(self.binary, ports[0], self.root / "primary", _DATA_ARGS)
         self.replicas = [
-            RedisNode(self.binary, port, self.root / f"replica{i}", [*_DATA_ARGS, "--replicaof", "127.0.0.1", str(ports[0])])
+            RedisNode(
+                self.binary,
+                port,
+                self.root / f"replica{i}",
+                [*_DATA_ARGS, "--replicaof", "127.0.0.1", str(ports[0]), "--replica-read-only", "no" if writable_replicas else "yes"],
+            )
             for i, port in enumerate(ports[1 : 1 + replicas])
         ]
         config = (
