@@ -165,6 +165,8 @@ class CacheOptions:
     retry_after_max_s: float = 5.0
     # At most one "Redis unavailable" warning per process in this many seconds.
     warning_interval_s: float = 60.0
+    # On a Redis Cluster: the hash-tag buckets each family's entries spread over (``growthcompass.cache.keys``).
+    cluster_buckets: int = 16
 
     @classmethod
     def from_settings(cls) -> CacheOptions:
@@ -181,4 +183,5 @@ class CacheOptions:
             retry_after_s=float(getattr(settings, "CACHE_RETRY_AFTER_S", cls.retry_after_s)),
             retry_after_max_s=float(getattr(settings, "CACHE_RETRY_AFTER_MAX_S", cls.retry_after_max_s)),
             warning_interval_s=float(getattr(settings, "CACHE_WARNING_INTERVAL_S", cls.warning_interval_s)),
+            cluster_buckets=max(1, int(getattr(settings, "CACHE_CLUSTER_BUCKETS", cls.cluster_buckets))),
         )

@@ -104,20 +104,22 @@ return ARGV[1]
 class TableGenerations:
     """The generations of the tables cached querysets read, under one key prefix."""
 
-    def __init__(self, client: Redis, prefix: str) -> None:
+    def __init__(self, client: Redis, prefix: str, tag: str = "") -> None:
+        """``tag``: the cached querysets' hash tag on a Redis Cluster (``KeyScheme.queryset_tag``), a suffix of every key."""
         self.client = client
         self.prefix = prefix
-        self.seq_key = prefix + "~qseq"
-        self.epoch_key = prefix + "~qepoch"
+        self.tag = tag
+        self.seq_key = prefix + "~qseq" + tag
+        self.epoch_key = prefix + "~qepoch" + tag
         self._bump = client.register_script(BUMP)
         self._fill = client.register_script(FILL)
         self._claim_epoch = client.register_script(CLAIM_EPOCH)
 
     def generation_key(self, table: str) -> str:
-        return f"{self.prefix}~qgen:{table}"
+        return f"{self.prefix}~qgen:{table}{self.tag}"
 
     def dependants_key(self, table: str) -> str:
-        return f"{self.prefix}~qdeps:{table}"
+        return f"{self.prefix}~qdeps:{table}{self.tag}"
 
     def generation(self, table: str) -> int:
         """The table's generation (0 if it never moved since Redis started)."""
@@ -142,7 +144,7 @@ class TableGenerations:
         pattern = _glob_escape(self.prefix) + "~qdeps:*"
         for raw in self.client.scan_iter(match=pattern, count=1000):
             key = raw.decode() if isinstance(raw, bytes) else str(raw)
-            tables.add(key[start:])
+            tables.add(key[start : len(key) - len(self.tag)] if self.tag else key[start:])
         return self.bump(tables)
 
     def mark(self) -> ReaderMark:

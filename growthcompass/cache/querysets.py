@@ -158,7 +158,7 @@ def _plan(store: CacheStore, queryset: QuerySet[Any], kind: str, extra: str = ""
         return None
     digest = hashlib.blake2b(f"{queryset.db}\x1e{text}".encode(), digest_size=16).hexdigest()
     label = f"{queryset.model._meta.label} {kind}"
-    return _Plan(store.prefix + "qs:" + digest, store.prefix + "~qlock:" + digest, queryset.db, label)
+    return _Plan(store.keys.queryset_entry(digest), store.keys.queryset_lock(digest), queryset.db, label)
 
 
 # -- reading ------------------------------------------------------------------------
@@ -186,7 +186,7 @@ class QuerysetCache:
 
     def __init__(self, store: CacheStore) -> None:
         self.store = store
-        self.generations = TableGenerations(store.client, store.prefix)
+        self.generations = TableGenerations(store.client, store.prefix, store.keys.queryset_tag)
         self._pending: set[str] = set()
         self._pending_lock = threading.Lock()
         self._refused: dict[str, str] = {}

@@ -57,6 +57,7 @@ from growthcompass.cache.counters import (
     Counters,
 )
 from growthcompass.cache.families import Family
+from growthcompass.cache.keys import KeyScheme
 from growthcompass.cache.listen_loop import ListenLoop
 from growthcompass.cache.local import MISSING, LocalSubscriber, LocalTier
 from growthcompass.cache.messages import EVERYTHING, format_message, parse_message
@@ -79,12 +80,18 @@ def _glob_escape(text: str) -> str:
 class CacheStore:
     """Entries of ``Family`` objects in Redis (and optionally in process), invalidated exactly."""
 
-    def __init__(self, client: Redis, *, prefix: str, options: CacheOptions | None = None) -> None:
+    def __init__(
+        self, client: Redis, *, prefix: str, options: CacheOptions | None = None, keys: KeyScheme | None = None
+    ) -> None:
         self.client = client
         self.prefix = prefix
         self.options = options or CacheOptions.from_settings()
-        self.seq_key = prefix + "~seq"
-        self.all_tombstone = prefix + "~tomb:*"
+        # Every key is built by ``keys`` (hash tags on a Redis Cluster, none on one Redis).
+        self.keys = keys or KeyScheme(prefix)
+        self.cluster = self.keys.cluster
+        # On one Redis: the single group's counter and flush tombstone.
+        self.seq_key = self.keys.seq("")
+        self.all_tombstone = self.keys.all_tombstone("")
         self.stats_key = prefix + "~stats"
         self.channel = prefix + "~inv"
         self.server_key = prefix + "~server"
@@ -114,17 +121,23 @@ class CacheStore:
     # -- keys ------------------------------------------------------------------------
 
     def key(self, family: str, ident: int) -> str:
-        return f"{self.prefix}{family}:{ident}"
+        return self.keys.entry(family, ident)
 
-    def tombstone(self, family: str, ident: int | str) -> str:
-        return f"{self.prefix}~tomb:{family}:{ident}"
+    def tombstone(self, family: str, ident: int) -> str:
+        return self.keys.tombstone(family, ident)
+
+    def _mget(self, keys: list[str]) -> list[Any]:
+        """``MGET``; on a cluster split by slot (``mget_nonatomic``): the keys of a batch span groups."""
+        if self.cluster:
+            return list(self.client.mget_nonatomic(keys))  # type: ignore[attr-defined]
+        return list(self.client.mget(keys))
 
     # -- reads -----------------------------------------------------------------------
 
     def get(self, family: Family[T], ident: int) -> T | None:
         """The value of ``ident`` in ``family`` (``None`` if the loader finds none, which is not cached)."""
         name = family.name
-        key = self.prefix + name + ":" + str(ident)
+        key = self.keys.entry(name, ident)
         counts = self.counters.of(name)
         if has_uncommitted_writes() and written_in_transaction(name, ident):
             return family.load_many([ident]).get(ident)
@@ -173,13 +186,15 @@ class CacheStore:
         counts = self.counters.of(family.name)
         lock_key = ""
         token = ""
+        group = self.keys.group(family.name, ident)
+        seq_key = self.keys.seq(group)
         try:
             if family.stampede_lock:
-                lock_key = f"{self.prefix}~lock:{family.name}:{ident}"
+                lock_key = self.keys.lock(family.name, ident)
                 token = secrets.token_hex(8)
                 pipe = self.client.pipeline(transaction=False)
                 pipe.set(lock_key, token, nx=True, px=int(self.options.stampede_lock_ttl_s * 1000))
-                pipe.get(self.seq_key)
+                pipe.get(seq_key)
                 acquired, seq_raw = pipe.execute()
                 if not acquired:
                     token = ""
@@ -189,9 +204,9 @@ class CacheStore:
                         if local is not None:
                             local.put(key, waited, epoch)
                         return waited
-                    seq_raw = self.client.get(self.seq_key)
+                    seq_raw = self.client.get(seq_key)
             else:
-                seq_raw = self.client.get(self.seq_key)
+                seq_raw = self.client.get(seq_key)
         except RedisError as exc:
             self.breaker.failed(exc, family.name)
             return family.load_many([ident]).get(ident)
@@ -203,7 +218,7 @@ class CacheStore:
             if token:
                 self._release(lock_key, token)
             raise
-        stored = self._fill(family, {} if value is None else {key: value}, seq, started, lock_key, token)
+        stored = self._fill(family, group, {} if value is None else {key: value}, seq, started, lock_key, token)
         if stored and local is not None:
             local.put(key, value, epoch)
         return value
@@ -245,7 +260,7 @@ class CacheStore:
             epoch = local.epoch
             remaining = []
             for ident in wanted:
-                value = local.get(self.prefix + name + ":" + str(ident))
+                value = local.get(self.keys.entry(name, ident))
                 if value is MISSING:
                     remaining.append(ident)
                 else:
@@ -265,9 +280,10 @@ class CacheStore:
             counts[BYPASSED] += len(wanted)
             result.update(family.load_many(wanted))
             return result
-        keys = [self.prefix + name + ":" + str(i) for i in wanted]
+        keys = [self.keys.entry(name, i) for i in wanted]
+        groups = list(dict.fromkeys(self.keys.group(name, i) for i in wanted))
         try:
-            raws = self.client.mget([*keys, self.seq_key])
+            raws = self._mget([*keys, *(self.keys.seq(g) for g in groups)])
         except RedisError as exc:
             breaker.failed(exc, name)
             counts[BYPASSED] += len(wanted)
@@ -275,7 +291,8 @@ class CacheStore:
             return result
         if breaker.failing:
             breaker.recovered()
-        seq = int(raws[-1] or 0)
+        # Each group's counter, read with the entries: what its fill is checked against.
+        seqs = {g: int(raw or 0) for g, raw in zip(groups, raws[len(keys) :], strict=True)}
         missing: list[int] = []
         decode = family.codec.decode
         for ident, key, raw in zip(wanted, keys, raws, strict=False):
@@ -292,26 +309,43 @@ class CacheStore:
             started = time.monotonic()
             loaded = family.load_many(missing)
             result.update(loaded)
-            by_key = {self.prefix + name + ":" + str(i): v for i, v in loaded.items()}
-            stored = self._fill(family, by_key, seq, started, "", "")
-            if local is not None and stored == len(by_key):
-                for key, value in by_key.items():
-                    local.put(key, value, epoch)
+            by_group: dict[str, dict[str, T]] = {}
+            for ident, value in loaded.items():
+                by_group.setdefault(self.keys.group(name, ident), {})[self.keys.entry(name, ident)] = value
+            for group, by_key in by_group.items():
+                stored = self._fill(family, group, by_key, seqs[group], started, "", "")
+                if local is not None and stored == len(by_key):
+                    for key, value in by_key.items():
+                        local.put(key, value, epoch)
         return result
 
     def _fill(
-        self, family: Family[T], values: Mapping[str, T], seq: int, started: float, lock_key: str, token: str
+        self,
+        family: Family[T],
+        group: str,
+        values: Mapping[str, T],
+        seq: int,
+        started: float,
+        lock_key: str,
+        token: str,
     ) -> int:
-        """Store ``values`` unless an invalidation newer than ``seq`` covers them; release the lock."""
+        """Store ``values`` (all of ``group``) unless an invalidation newer than ``seq`` covers them; release the lock."""
         if not values and not token:
             return 0
         if values and (time.monotonic() - started > self.options.tombstone_ttl_s / 2 or not may_store_loaded_values()):
             values = {}
-        keys = [self.seq_key, self.all_tombstone, f"{self.prefix}~tomb:{family.name}:*", lock_key or self.seq_key]
+        seq_key = self.keys.seq(group)
+        keys = [
+            seq_key,
+            self.keys.all_tombstone(group),
+            self.keys.family_tombstone(family.name, group),
+            lock_key or seq_key,
+        ]
         args: list[Any] = [seq, family.ttl_s, token]
         encode = family.codec.encode
         for key, value in values.items():
             keys.append(key)
+            # An entry's tombstone is its key with ``~tomb:`` after the prefix (``KeyScheme.tombstone``).
             keys.append(self.prefix + "~tomb:" + key[len(self.prefix) :])
             args.append(encode(value))
         try:
@@ -353,29 +387,44 @@ class CacheStore:
         if EVERYTHING in invalidation:
             return self.flush_all_or_raise()
         self._evict_local(invalidation)
-        pairs: list[str] = []
-        family_tombstones: list[str] = []
+        # One script call per group (a single one on one Redis): entries and tombstones of a group share a slot.
+        pairs: dict[str, list[str]] = {}
+        family_tombstones: dict[str, list[str]] = {}
         whole_families: list[str] = []
         for family, ids in invalidation.items():
             if ids is None:
-                family_tombstones.append(self.tombstone(family, "*"))
+                for group in self.keys.family_groups(family):
+                    family_tombstones.setdefault(group, []).append(self.keys.family_tombstone(family, group))
                 whole_families.append(family)
             else:
                 for ident in ids:
-                    pairs.append(self.key(family, ident))
-                    pairs.append(self.tombstone(family, ident))
+                    group_pairs = pairs.setdefault(self.keys.group(family, ident), [])
+                    group_pairs.append(self.key(family, ident))
+                    group_pairs.append(self.tombstone(family, ident))
         message = format_message(invalidation)
-        deleted = int(
-            self._invalidate_script(
-                keys=[self.seq_key, *pairs, *family_tombstones],
-                args=[len(pairs) // 2, self.options.tombstone_ttl_s, self.channel, "" if whole_families else message],
+        groups = list(dict.fromkeys([*pairs, *family_tombstones]))
+        # The message goes with the last script (after every deletion), or after the unlinks below.
+        publish_in_script = not whole_families and len(groups) == 1
+        deleted = 0
+        for group in groups:
+            group_pairs = pairs.get(group, [])
+            deleted += int(
+                self._invalidate_script(
+                    keys=[self.keys.seq(group), *group_pairs, *family_tombstones.get(group, [])],
+                    args=[
+                        len(group_pairs) // 2,
+                        self.options.tombstone_ttl_s,
+                        self.channel,
+                        message if publish_in_script else "",
+                    ],
+                )
             )
-        )
         if whole_families:
             # Tombstones first (no racing reader can store), then the entries,
             # then the message (no process refills its tier from an entry not
             # yet deleted).
             deleted += self._unlink_matching(lambda suffix: suffix.split(":", 1)[0] in whole_families)
+        if not publish_in_script:
             self.client.publish(self.channel, message)
         if self.breaker.failing:
             self.breaker.recovered()
@@ -397,11 +446,13 @@ class CacheStore:
         """``flush_all``, but a Redis error is raised; returns how many entries were deleted."""
         if self.local is not None:
             self.local.clear()
-        # The global tombstone first, so no reader that raced the flush can store.
-        self._invalidate_script(
-            keys=[self.seq_key, self.all_tombstone], args=[0, self.options.tombstone_ttl_s, self.channel, ""]
-        )
         known = family_names()
+        # The "everything" tombstones first (one per group), so no reader that raced the flush can store.
+        for group in self.keys.every_group(known):
+            self._invalidate_script(
+                keys=[self.keys.seq(group), self.keys.all_tombstone(group)],
+                args=[0, self.options.tombstone_ttl_s, self.channel, ""],
+            )
         deleted = self._unlink_matching(lambda suffix: suffix.split(":", 1)[0] in known)
         self.client.publish(self.channel, EVERYTHING)
         if self.breaker.failing:
@@ -484,7 +535,9 @@ class CacheStore:
             from growthcompass.cache.generations import TableGenerations
             from growthcompass.cache.table_triggers import project_models
 
-            TableGenerations(self.client, self.prefix).bump_all(m._meta.db_table for m in project_models())
+            TableGenerations(self.client, self.prefix, self.keys.queryset_tag).bump_all(
+                m._meta.db_table for m in project_models()
+            )
             self.client.set(self.server_key, identity)
             self.server_changes += 1
             return True
@@ -573,7 +626,7 @@ class CacheStore:
         try:
             start = len(self.prefix) + len("~listener:")
             keys = list(self.client.scan_iter(match=_glob_escape(self.prefix) + "~listener:*", count=1000))
-            values = self.client.mget(keys) if keys else []
+            values = self._mget(keys) if keys else []
         except RedisError as exc:
             self.breaker.failed(exc, GLOBAL)
             return {}
