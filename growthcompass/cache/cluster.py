@@ -51,8 +51,6 @@ def cluster_for_url(url: str, *, socket_timeout_s: float = 0.5, max_connections:
                 socket_timeout=socket_timeout_s,
                 socket_connect_timeout=socket_timeout_s,
                 max_connections=max_connections,
-                # A master that stops answering is retried against the slot map the cluster reports next.
-                cluster_error_retry_attempts=1,
             )
             _clusters[url] = found
         return found

@@ -254,8 +254,10 @@ class QuerysetCache:
             pipe.set(plan.lock_key, token, nx=True, px=int(store.options.stampede_lock_ttl_s * 1000))
             pipe.get(plan.key)
             generations = self.generations
-            pipe.mget([generations.epoch_key, generations.seq_key])  # the reader's mark, in the same round trip
-            acquired, raw, (epoch, seq) = pipe.execute()
+            # The reader's mark, in the same round trip (two GETs: a cluster pipeline refuses MGET).
+            pipe.get(generations.epoch_key)
+            pipe.get(generations.seq_key)
+            acquired, raw, epoch, seq = pipe.execute()
             if raw is not None:
                 if acquired:
                     self._release(plan, token)

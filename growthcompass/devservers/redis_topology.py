@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -257,54 +258,65 @@ class ClusterTopology(_Topology):
         first = self.nodes[0]
         for node in self.nodes[1:]:
             node.client().execute_command("CLUSTER MEET", "127.0.0.1", str(first.port))
-        wait_for(
-            lambda: all(len(self._nodes_lines(n)) == len(self.nodes) for n in self.nodes), "the nodes to meet", 30
-        )
+        wait_for(lambda: all(len(self.nodes_of(n)) == len(self.nodes) for n in self.nodes), "the nodes to meet", 30)
         for i, replica in enumerate(self.replicas):
             master = self.masters[i // self.replicas_per_master]
-            master_id = master.client().execute_command("CLUSTER MYID")
-            master_id = master_id.decode() if isinstance(master_id, bytes) else str(master_id)
-            wait_for(lambda r=replica, m=master_id: m in "\n".join(self._nodes_lines(r)), "the replica to see its master")
+            master_id = self.node_id(master)
+            wait_for(
+                lambda r=replica, m=master_id: any(v["node_id"] == m for v in self.nodes_of(r).values()),
+                "the replica to see its master",
+            )
             replica.client().execute_command("CLUSTER REPLICATE", master_id)
         wait_for(self.healthy, "cluster_state:ok on every node", 60)
         return self
 
     @staticmethod
-    def _nodes_lines(node: RedisNode) -> list[str]:
-        raw = node.client().execute_command("CLUSTER NODES")
-        text = raw.decode() if isinstance(raw, bytes) else str(raw)
-        return [line for line in text.splitlines() if line.strip()]
+    def nodes_of(node: RedisNode) -> dict[str, dict[str, Any]]:
+        """``CLUSTER NODES`` as ``node`` sees it, parsed by redis-py: ``{"host:port": {...}}``."""
+        return dict(node.client().execute_command("CLUSTER NODES"))
+
+    @staticmethod
+    def node_id(node: RedisNode) -> str:
+        raw = node.client().execute_command("CLUSTER MYID")
+        return raw.decode() if isinstance(raw, bytes) else str(raw)
 
     def healthy(self) -> bool:
-        """Every live node says ``cluster_state:ok`` and every replica's link to its master is up."""
+        """Every live node says ``cluster_state:ok`` and every live replica's link to its master is up."""
         for node in self.nodes:
-            if not node.alive:
-                continue
-            info = node.client().execute_command("CLUSTER INFO")
-            text = info.decode() if isinstance(info, bytes) else str(info)
-            if "cluster_state:ok" not in text:
+            if node.alive and node.client().execute_command("CLUSTER INFO").get("cluster_state") != "ok":
                 return False
-        return all(
-            r.client().info("replication").get("master_link_status") == "up"
-            for r in self.replicas
-            if r.alive and r.client().info("replication").get("role") == "slave"
-        )
+        for node in self.nodes:
+            if node.alive:
+                replication = node.client().info("replication")
+                if replication.get("role") == "slave" and replication.get("master_link_status") != "up":
+                    return False
+        return True
 
     def url(self) -> str:
         return "redis+cluster://" + ",".join(f"127.0.0.1:{n.port}" for n in self.masters)
 
     def master_of_slot(self, slot: int) -> RedisNode:
+        """The live node serving ``slot`` as a master (after a failover, a former replica)."""
         for node in self.nodes:
             if not node.alive:
                 continue
-            for line in self._nodes_lines(node):
-                fields = line.split()
-                if "master" not in fields[2] or "fail" in fields[2]:
+            for address, info in self.nodes_of(node).items():
+                if "master" not in info["flags"] or "fail" in info["flags"]:
                     continue
-                for part in fields[8:]:
-                    low, _, high = part.partition("-")
-                    if low.isdigit() and int(low) <= slot <= int(high or low):
-                        port = int(fields[1].split(":")[1].split("@")[0])
+                for low, *high in (str(r).split("-") for r in _flat_slots(info["slots"])):
+                    if int(low) <= slot <= int(high[0] if high else low):
+                        port = int(address.split(":")[1].split("@")[0])
                         return next(n for n in self.nodes if n.port == port)
             break
         raise RuntimeError(f"no master serves slot {slot}")
+
+
+def _flat_slots(slots: list[Any]) -> list[str]:
+    """redis-py gives slot ranges as ``["0", "5460"]`` pairs or ``"0-5460"`` strings, by version."""
+    flat: list[str] = []
+    for item in slots:
+        if isinstance(item, (list, tuple)):
+            flat.append("-".join(str(x) for x in item))
+        else:
+            flat.append(str(item))
+    return flat
