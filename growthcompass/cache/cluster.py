@@ -85,7 +85,11 @@ class ClusterClient(DefaultClient):
         return {by_key[key]: self.decode(value) for key, value in zip(by_key, values, strict=True) if value is not None}
 
     def set_many(
-        self, data: dict[Any, Any], timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None, client: Any = None
+        self,
+        data: dict[Any, Any],
+        timeout: float | None = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        client: Any = None,
     ) -> None:
         if client is None:
             client = self.get_client(write=True)

@@ -65,7 +65,8 @@ def _sentinel_caches(url: str, variable: str) -> tuple[str, dict[str, Any]]:
     parsed = parse_multi_host_url(url, variable=variable)
     if not parsed.path or len(parsed.path) > 2 or (len(parsed.path) == 2 and not parsed.path[1].isdigit()):
         raise ImproperlyConfigured(
-            f"{variable}: expected redis+sentinel://host:port,host:port/service_name/db, got path {'/'.join(parsed.path)!r}"
+            f"{variable}: expected redis+sentinel://host:port,host:port/service_name/db, "
+            f"got path {'/'.join(parsed.path)!r}"
         )
     service = parsed.path[0]
     # django-redis takes the service name from the LOCATION's host part, which URL parsing lowercases.

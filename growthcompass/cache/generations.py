@@ -90,7 +90,6 @@ ReaderMark = tuple[str, int]
 """``(epoch, ~qseq)`` read before a query: what FILL checks the tables against."""
 
 
-
 # The epoch in place, or ARGV[1] set as the epoch when there is none; works on Redis 6 and 7.
 CLAIM_EPOCH = """
 local current = redis.call('GET', KEYS[1])
@@ -101,11 +100,12 @@ redis.call('SET', KEYS[1], ARGV[1])
 return ARGV[1]
 """
 
+
 class TableGenerations:
     """The generations of the tables cached querysets read, under one key prefix."""
 
     def __init__(self, client: Redis, prefix: str, tag: str = "") -> None:
-        """``tag``: the cached querysets' hash tag on a Redis Cluster (``KeyScheme.queryset_tag``), a suffix of every key."""
+        """``tag``: the queryset keys' hash tag on a Redis Cluster (``KeyScheme.queryset_tag``), each key's suffix."""
         self.client = client
         self.prefix = prefix
         self.tag = tag

@@ -329,7 +329,7 @@ class CacheStore:
         lock_key: str,
         token: str,
     ) -> int:
-        """Store ``values`` (all of ``group``) unless an invalidation newer than ``seq`` covers them; release the lock."""
+        """Store ``values`` (all in ``group``) unless an invalidation newer than ``seq`` covers them; unlock."""
         if not values and not token:
             return 0
         if values and (time.monotonic() - started > self.options.tombstone_ttl_s / 2 or not may_store_loaded_values()):

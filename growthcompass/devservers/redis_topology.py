@@ -100,9 +100,11 @@ class RedisNode:
             conf.write_text(self.config)
             command.append(str(conf))
         command += ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir), *self.args]
-        log = open(self.workdir / "node.log", "ab")  # noqa: SIM115 - the child keeps it
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
+        with open(self.workdir / "node.log", "ab") as log:
+            # Our own redis-server binary and arguments, no shell.
+            self.process = subprocess.Popen(  # noqa: S603
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         wait_for(lambda: self.client().ping(), f"redis on port {self.port}", timeout_s=15)
         return self
 
@@ -115,14 +117,12 @@ class RedisNode:
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no goodbye to clients or replicas."""
-        if self.alive:
-            assert self.process is not None
+        if self.process is not None and self.process.poll() is None:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
 
     def stop(self) -> None:
-        if self.alive:
-            assert self.process is not None
+        if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(10)
@@ -179,7 +179,11 @@ class SentinelTopology(_Topology):
                 self.binary,
                 port,
                 self.root / f"replica{i}",
-                [*_DATA_ARGS, "--replicaof", "127.0.0.1", str(ports[0]), "--replica-read-only", "no" if writable_replicas else "yes"],
+                [
+                    *_DATA_ARGS,
+                    *("--replicaof", "127.0.0.1", str(ports[0])),
+                    *("--replica-read-only", "no" if writable_replicas else "yes"),
+                ],
             )
             for i, port in enumerate(ports[1 : 1 + replicas])
         ]

@@ -35,6 +35,7 @@ from growthcompass.devservers.redis_topology import ClusterTopology, redis_serve
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow"]
 LEFT_OUT = [
     "--deselect",
     "tests/cache/test_batch.py::test_any_number_of_misses_is_one_query_and_two_round_trips",
@@ -65,7 +66,7 @@ def test_the_cache_tests_pass_on_a_three_master_redis_cluster(capsys: pytest.Cap
         env.pop("DATABASE_URL_FILE", None)
         env.pop("REDIS_URL_FILE", None)
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow", *LEFT_OUT, "tests/cache"],
+            [*PYTEST, *LEFT_OUT, "tests/cache"],
             cwd=ROOT,
             env=env,
             capture_output=True,

@@ -17,9 +17,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
 from django.db import connection
@@ -30,39 +28,19 @@ from growthcompass.cache.config import caches_from_url
 from growthcompass.cache.registry import family
 from growthcompass.devservers.redis_topology import SentinelTopology, redis_server_binary
 from students.models import Student
-from students.selectors import student_get, students_by_ids
+from students.selectors import student_get
 from tests.cache.conftest import ListenerHandle
 from tests.factories import StudentFactory
 from tests.faults.conftest import Deadline, run_in_threads
+from tests.faults.failover_loop import READS_PER_PHASE, Loop, hits, read_and_write_own_students
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 READERS = 4
 STUDENTS_PER_READER = 6
-READS_PER_PHASE = 150
-WRITE_EVERY = 7
 
 if redis_server_binary() is None:
     pytest.skip("no redis-server binary: run `make redis-deps`", allow_module_level=True)
-
-
-@dataclass
-class Loop:
-    phase: str = "before"
-    stop: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    reads: Counter[str] = field(default_factory=Counter)
-    writes: Counter[str] = field(default_factory=Counter)
-    wrong: list[str] = field(default_factory=list)
-
-    def count(self, counter: Counter[str], phase_before: str) -> None:
-        with self.lock:
-            if self.phase == phase_before:
-                counter[phase_before] += 1
-
-    def total_reads(self, phase: str) -> int:
-        with self.lock:
-            return self.reads[phase]
 
 
 @pytest.fixture
@@ -81,33 +59,6 @@ def store(sentinel: SentinelTopology) -> Iterator[CacheStore]:
     with override_settings(CACHES=caches, CACHE_RETRY_AFTER_S=0.1, CACHE_RETRY_AFTER_MAX_S=0.5):
         yield get_store()
         reset_store()
-
-
-def _read_and_write_own_students(loop: Loop, students: list[Student]) -> None:
-    truth = {student.pk: student.grade_level for student in students}
-    iteration = 0
-    while not loop.stop.is_set():
-        iteration += 1
-        student = students[iteration % len(students)]
-        phase = loop.phase
-        if iteration % WRITE_EVERY == 0:
-            student.grade_level = (student.grade_level + 1) % 13
-            student.save(update_fields=["grade_level"])
-            truth[student.pk] = student.grade_level
-            loop.count(loop.writes, phase)
-        if iteration % 5 == 0:
-            seen = {pk: summary.grade_level for pk, summary in students_by_ids(list(truth)).items()}
-            if seen != truth:
-                loop.wrong.append(f"batch in phase {phase}: {seen} != {truth}")
-        else:
-            summary = student_get(student.pk)
-            if summary is None or summary.grade_level != truth[student.pk]:
-                loop.wrong.append(f"student {student.pk} in phase {phase}: {summary} != grade {truth[student.pk]}")
-        loop.count(loop.reads, phase)
-
-
-def _hits(store: CacheStore) -> int:
-    return int(store.statistics()["totals"]["hits"])
 
 
 def _plant_a_lost_invalidation(sentinel: SentinelTopology, store: CacheStore, student: Student) -> bytes:
@@ -148,7 +99,9 @@ def test_a_sentinel_failover_serves_correct_reads_throughout_and_leaves_nothing_
             with loop.lock:
                 loop.phase = "failover"
             Deadline(60).poll(
-                lambda: sentinel.master_port() != old_primary.port, "the sentinels promoting the replica", interval_s=0.01
+                lambda: sentinel.master_port() != old_primary.port,
+                "the sentinels promoting the replica",
+                interval_s=0.01,
             )
             window["promoted_s"] = time.monotonic() - killed_at
             # Served from Redis again: the store checked the new primary (and flushed) and a read succeeded.
@@ -158,11 +111,11 @@ def test_a_sentinel_failover_serves_correct_reads_throughout_and_leaves_nothing_
                 interval_s=0.01,
             )
             window["recovered_s"] = time.monotonic() - killed_at
-            hits_after = _hits(store)
+            hits_after = hits(store)
             with loop.lock:
                 loop.phase = "after"
             Deadline(30).poll(
-                lambda: loop.total_reads("after") >= READS_PER_PHASE and _hits(store) > hits_after,
+                lambda: loop.total_reads("after") >= READS_PER_PHASE and hits(store) > hits_after,
                 "reads after the failover, served from Redis",
             )
         finally:
@@ -172,7 +125,7 @@ def test_a_sentinel_failover_serves_correct_reads_throughout_and_leaves_nothing_
     conductor = threading.Thread(target=switch_phases, daemon=True)
     conductor.start()
     try:
-        errors = run_in_threads(READERS, lambda i: _read_and_write_own_students(loop, owned[i]), timeout_s=180)
+        errors = run_in_threads(READERS, lambda i: read_and_write_own_students(loop, owned[i]), timeout_s=180)
         conductor.join(5)
 
         assert errors == []
