@@ -299,7 +299,7 @@ class CacheStore:
             if raw is None:
                 missing.append(ident)
             else:
-                value = decode(raw)  # type: ignore[arg-type]
+                value = decode(raw)
                 result[ident] = value
                 if local is not None:
                     local.put(key, value, epoch)

@@ -221,8 +221,8 @@ class SentinelTopology(_Topology):
         for sentinel in self.sentinels:
             if sentinel.alive:
                 try:
-                    _, port = sentinel.client().sentinel_get_master_addr_by_name(self.service)
-                    return int(port)
+                    address: Any = sentinel.client().sentinel_get_master_addr_by_name(self.service)
+                    return int(address[1])
                 except (redis.RedisError, TypeError):
                     continue
         raise RuntimeError("no sentinel answers")
@@ -266,10 +266,11 @@ class ClusterTopology(_Topology):
         for i, replica in enumerate(self.replicas):
             master = self.masters[i // self.replicas_per_master]
             master_id = self.node_id(master)
-            wait_for(
-                lambda r=replica, m=master_id: any(v["node_id"] == m for v in self.nodes_of(r).values()),
-                "the replica to see its master",
-            )
+
+            def sees_master(r: RedisNode = replica, m: str = master_id) -> bool:
+                return any(v["node_id"] == m for v in self.nodes_of(r).values())
+
+            wait_for(sees_master, "the replica to see its master")
             replica.client().execute_command("CLUSTER REPLICATE", master_id)
         wait_for(self.healthy, "cluster_state:ok on every node", 60)
         return self
