@@ -1,5 +1,9 @@
 """The cache tests again, against a Redis Cluster of three masters (each with a replica) on loopback.
 
+With them, the other tests of what talks to Redis: the shared hash
+(``growthcompass.redis_hash``), the metrics collectors, the health checks,
+the shared query metrics and the registry app's cache family.
+
 The tests under ``tests/cache/`` reach Redis through ``settings.REDIS_URL``, so
 the most faithful way to run them on a cluster is to run them unchanged in a
 pytest of their own whose ``REDIS_URL`` is ``redis+cluster://...``: the store,
@@ -48,6 +52,15 @@ LEFT_OUT = [
 ]
 
 
+ALSO = [
+    "tests/test_redis_hash.py",
+    "tests/metrics/test_collectors.py",
+    "tests/monitoring/test_health.py",
+    "tests/monitoring/test_metrics_sharing.py",
+    "tests/architecture/test_registries.py",
+]
+
+
 def child_database_url() -> str:
     """This run's PostgreSQL, under a database name of the child's own."""
     params = connection.settings_dict
@@ -60,13 +73,15 @@ def child_database_url() -> str:
 
 
 @pytest.mark.skipif(redis_server_binary() is None, reason="no redis-server binary: run `make redis-deps`")
-def test_the_cache_tests_pass_on_a_three_master_redis_cluster(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cache_tests_and_every_redis_user_pass_on_a_three_master_redis_cluster(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with ClusterTopology(masters=3, replicas_per_master=1) as cluster:
         env = dict(os.environ, REDIS_URL=cluster.url(), DATABASE_URL=child_database_url())
         env.pop("DATABASE_URL_FILE", None)
         env.pop("REDIS_URL_FILE", None)
         result = subprocess.run(
-            [*PYTEST, *LEFT_OUT, "tests/cache"],
+            [*PYTEST, *LEFT_OUT, "tests/cache", *ALSO],
             cwd=ROOT,
             env=env,
             capture_output=True,
