@@ -153,6 +153,14 @@ class _Topology:
     def __enter__(self):  # type: ignore[no-untyped-def]
         return self.start()  # type: ignore[attr-defined]
 
+    def _started_or_stopped(self, start: Callable[[], None]) -> None:
+        """Run ``start``; if it fails, stop whatever it started (no node outlives a failed start)."""
+        try:
+            start()
+        except BaseException:
+            self.stop()
+            raise
+
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
@@ -200,6 +208,10 @@ class SentinelTopology(_Topology):
         self.nodes = [self.primary, *self.replicas, *self.sentinels]
 
     def start(self) -> SentinelTopology:
+        self._started_or_stopped(self._start)
+        return self
+
+    def _start(self) -> None:
         self.primary.start()
         for replica in self.replicas:
             replica.start()
@@ -210,7 +222,6 @@ class SentinelTopology(_Topology):
         for sentinel in self.sentinels:
             sentinel.start()
         wait_for(lambda: self.master_port() == self.primary.port, "the sentinels to agree on the primary")
-        return self
 
     def url(self, db: int = 0) -> str:
         hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
@@ -253,6 +264,10 @@ class ClusterTopology(_Topology):
         self.replicas_per_master = replicas_per_master
 
     def start(self) -> ClusterTopology:
+        self._started_or_stopped(self._start)
+        return self
+
+    def _start(self) -> None:
         for node in self.nodes:
             node.start()
         per = CLUSTER_SLOTS // len(self.masters)
@@ -273,7 +288,6 @@ class ClusterTopology(_Topology):
             wait_for(sees_master, "the replica to see its master")
             replica.client().execute_command("CLUSTER REPLICATE", master_id)
         wait_for(self.healthy, "cluster_state:ok on every node", 60)
-        return self
 
     @staticmethod
     def nodes_of(node: RedisNode) -> dict[str, dict[str, Any]]:
