@@ -100,3 +100,25 @@ def test_a_store_that_finds_another_server_than_it_marked_invalidates_everything
     assert cache_store.server_changes == 1
     assert cache_store.check_server() is False, "the new server is marked"
     assert student_get(student.pk) is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_redis_error_the_next_read_checks_the_server_before_it_reads(cache_store) -> None:
+    student = StudentFactory.create()
+    cache_store.check_server()
+    the_student(student.pk)
+    stale = cache_store.client.get(cache_store.key("student", student.pk))
+    assert stale is not None, "precondition: cached"
+    # A failover: the promoted replica still holds the entry whose invalidation was lost...
+    type(student).objects.filter(pk=student.pk).update(grade_level=(student.grade_level + 1) % 13)
+    cache_store.client.set(cache_store.key("student", student.pk), stale)
+    cache_store.client.set(cache_store.server_key, "run-id-of-the-lost-primary")
+    # ... and this process saw the connection drop (its periodic check is not due).
+    cache_store.breaker.failed(ConnectionError("connection lost"), "student")
+    cache_store.breaker.skip_until = 0.0
+
+    summary = student_get(student.pk)
+
+    assert summary is not None and summary.grade_level == (student.grade_level + 1) % 13
+    assert cache_store.server_changes == 1
+    assert not cache_store.breaker.server_unchecked
