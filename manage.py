@@ -6,9 +6,15 @@ from __future__ import annotations
 import os
 import sys
 
+# Commands that report on the servers find them as they are: for every other command the
+# settings start the embedded development servers when no URL is set (growthcompass.devservers).
+REPORTING_COMMANDS = frozenset({"healthcheck"})
+
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growthcompass.settings")
+    if len(sys.argv) > 1 and sys.argv[1] in REPORTING_COMMANDS:
+        os.environ.setdefault("DEVSERVERS_AUTOSTART", "0")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

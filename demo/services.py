@@ -17,6 +17,7 @@ from psycopg import sql
 from tqdm import tqdm
 
 from auditing.context import bind_audit_context
+from dashboards.refresh import MATERIALIZED_VIEWS, materialized_view_refresh
 from demo.attendance_rows import count_attendance
 from demo.loader import PlanLoader
 from demo.plan import build_plan
@@ -172,6 +173,18 @@ def seed_demo(
         counts = PlanLoader(raw, bar, DEMO_PASSWORD_HASH).load(plan)
         bar.set_description("commit")
     return SeedResult(students=students, seed=seed, counts=counts, seconds=time.perf_counter() - started)
+
+
+def demo_views_refresh() -> dict[str, int]:
+    """Refresh every materialized view after a load: rows per view.
+
+    Without it the dashboards went on showing the students a ``--reset`` had just
+    deleted until the next scheduled refresh. Waits behind a refresh already running.
+    """
+    return {
+        view: materialized_view_refresh(view=view, concurrently=False, wait=True).row_count
+        for view in MATERIALIZED_VIEWS
+    }
 
 
 def _planned_rows(plan: DemoPlan) -> int:

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "growthcompass",
     "growthcompass.cache",
     "growthcompass.schema",
+    "growthcompass.partitions",
     "students",
     "courses",
     "attendance",
@@ -101,7 +102,11 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------
-DEVDATA_DIR = BASE_DIR / ".devdata"
+# Where the embedded servers keep their state (<root>/.devdata). DEVSERVERS_AUTOSTART=0 computes
+# their URLs without starting them: manage.py sets it for healthcheck, which reports what it finds.
+DEVSERVERS_ROOT = Path(env_str("DEVSERVERS_ROOT") or BASE_DIR)
+DEVDATA_DIR = DEVSERVERS_ROOT / ".devdata"
+DEVSERVERS_AUTOSTART = env_bool("DEVSERVERS_AUTOSTART", True)
 
 _database_url = env_str("DATABASE_URL")
 _database_variable = "DATABASE_URL"
@@ -113,9 +118,9 @@ if not _database_url:
             "DATABASE_URL (or DATABASE_URL_FILE) must be set when DJANGO_ENV=production "
             "(or PGHOST/PGDATABASE and the other PG* variables)"
         )
-    from growthcompass.devservers import ensure_postgres
+    from growthcompass.devservers import embedded_database_url, ensure_postgres
 
-    _database_url = ensure_postgres(BASE_DIR)
+    _database_url = (ensure_postgres if DEVSERVERS_AUTOSTART else embedded_database_url)(DEVSERVERS_ROOT)
 
 # Pool, timeouts (DB_POOL_*, DB_STATEMENT_TIMEOUT_MS, DB_CONNECT_TIMEOUT) and TLS
 # rules shared by the primary and the replica: in production a non-local
@@ -144,9 +149,9 @@ _redis_url = env_str("REDIS_URL")
 if not _redis_url:
     if IS_PRODUCTION:
         raise ImproperlyConfigured("REDIS_URL (or REDIS_URL_FILE) must be set when DJANGO_ENV=production")
-    from growthcompass.devservers import ensure_redis
+    from growthcompass.devservers import embedded_redis_url, ensure_redis
 
-    _redis_url = ensure_redis(BASE_DIR)
+    _redis_url = (ensure_redis if DEVSERVERS_AUTOSTART else embedded_redis_url)(DEVSERVERS_ROOT)
 REDIS_URL = _redis_url
 CACHES = caches_from_url(
     REDIS_URL,
@@ -166,6 +171,10 @@ CACHE_LISTENER_IN_PROCESS = env_bool("CACHE_LISTENER_IN_PROCESS", DJANGO_ENV == 
 # The `cache_listener` health check fails when no invalidation listener is alive (raw-SQL and psql
 # writes would stay stale for the TTL). Off under pytest, where no server runs.
 CACHE_LISTENER_REQUIRED = env_bool("CACHE_LISTENER_REQUIRED", DJANGO_ENV != "test")
+# `cache_listener` reloads the declared querysets marked rewarm=True once writes to their tables
+# have paused this long (growthcompass.cache.warming.Rewarmer).
+CACHE_REWARM = env_bool("CACHE_REWARM", True)
+CACHE_REWARM_DELAY_S = env_float("CACHE_REWARM_DELAY_S", 0.05, minimum=0.0)
 
 # --- Auth, i18n, static ---------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -235,6 +244,18 @@ VIEWS_MAX_AGE_S = env_int("VIEWS_MAX_AGE_S", 3600, minimum=1)
 AUDIT_REDACTED_COLUMNS: dict[str, tuple[str, ...]] = {"auth_user": ("password",)}
 # audit_prune refuses a --before later than this many days ago.
 AUDIT_PRUNE_MIN_AGE_DAYS = env_int("AUDIT_PRUNE_MIN_AGE_DAYS", 30, minimum=0)
+# What audit_prune does with a whole monthly partition older than the cut-off: "drop" it,
+# or "detach" it (kept as a table of its own, outside the log, to archive and drop by hand).
+AUDIT_PRUNE_PARTITIONS = env_choice("AUDIT_PRUNE_PARTITIONS", "drop", ("drop", "detach"))
+# Months before the current one that retention keeps (0 = all): partitions_maintain creates
+# no partition older than that when it catches up after an outage.
+AUDIT_RETENTION_MONTHS = env_int("AUDIT_RETENTION_MONTHS", 0, minimum=0)
+
+# --- Partitions (growthcompass.partitions) --------------------------------------------
+# Months after the current one whose partitions partitions_maintain creates ahead of time.
+PARTITIONS_AHEAD = env_int("PARTITIONS_AHEAD", 3, minimum=1)
+# How long partition DDL (partitions_maintain, audit_prune) waits for a table lock.
+PARTITIONS_LOCK_TIMEOUT_MS = env_int("PARTITIONS_LOCK_TIMEOUT_MS", 5_000, minimum=1)
 
 # --- Migrations (growthcompass.schema) -------------------------------------------------
 # How long a migration waits for a table lock before failing instead of queueing

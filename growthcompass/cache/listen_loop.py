@@ -132,6 +132,7 @@ class ListenLoop:
         idle_check_s: float = 30.0,
         on_batch: Callable[[Invalidation, int], None] | None = None,
         on_ready: Callable[[ListenLoop], None] | None = None,
+        on_tables: Callable[[set[str]], None] | None = None,
     ) -> None:
         self.store_factory = store_factory
         self._params = params
@@ -141,10 +142,14 @@ class ListenLoop:
         self.idle_check_s = idle_check_s
         self.on_batch = on_batch
         self.on_ready = on_ready
+        # Told which tables' generations moved (an empty set: all of them, after a reconnect).
+        self.on_tables = on_tables
         self.stop_event = threading.Event()
         # Set while connected, listening, and done with the initial flush.
         self.ready = threading.Event()
         self.connections = 0
+        # Connection attempts that failed (the database unreachable): retried with backoff.
+        self.failed_connects = 0
         # Connections that began by invalidating everything (no other listener covered the gap).
         self.full_flushes = 0
         self.notifications = 0
@@ -189,6 +194,7 @@ class ListenLoop:
                     backoff = 0.1
                     self._serve(conn)
             except psycopg.Error as exc:
+                self.failed_connects += 1
                 now = time.monotonic()
                 if now - last_warning >= 60:
                     last_warning = now
@@ -218,6 +224,8 @@ class ListenLoop:
             # ... and no cached queryset may outlive a table write nobody announced.
             self.tables.reconnected(store)
             self.full_flushes += 1
+            if self.on_tables is not None:
+                self.on_tables(set())
         # Announced only now: from here on, what this listener has not seen was settled.
         store.heartbeat(self.listener_id, ttl_s=self._heartbeat_ttl_s, session=session)
         self.ready.set()
@@ -241,6 +249,8 @@ class ListenLoop:
                 family_payloads, tables = split_table_payloads(payloads)
                 if tables:
                     self.tables.apply(store, tables)
+                    if self.on_tables is not None:
+                        self.on_tables(tables)
                 invalidation: Invalidation = {}
                 for payload in family_payloads:
                     merge_into(invalidation, parse_message(payload))

@@ -414,6 +414,7 @@ class CachedQuery(Generic[T]):
         kind: str = ROWS,
         aggregates: Mapping[str, Any] | None = None,
         warm: Iterable[Mapping[str, Hashable]] = (),
+        rewarm: bool = False,
         max_plans: int = 4096,
     ) -> None:
         if kind not in (ROWS, COUNT, AGGREGATE):
@@ -424,6 +425,8 @@ class CachedQuery(Generic[T]):
         self.kind = kind
         self.aggregates = dict(aggregates or {})
         self.warm = tuple(dict(params) for params in warm)
+        # Reloaded by the dedicated listener's re-warmer soon after a write invalidated them.
+        self.rewarm = rewarm
         self.max_plans = max_plans
         self._plans: OrderedDict[tuple[Any, ...], tuple[CacheStore, _Plan | None]] = OrderedDict()
         self._lock = threading.Lock()
@@ -458,12 +461,20 @@ def declare(
     kind: str = ROWS,
     aggregates: Mapping[str, Any] | None = None,
     warm: Iterable[Mapping[str, Hashable]] = (),
+    rewarm: bool = False,
 ) -> CachedQuery[Any]:
-    """A ``CachedQuery`` named ``name``; ``warm`` lists the parameter sets ``cache_warm`` loads."""
+    """A ``CachedQuery`` named ``name``; ``warm`` lists the parameter sets ``cache_warm`` loads.
+
+    With ``rewarm`` those parameter sets are loaded again soon after a write deleted
+    them (``growthcompass.cache.warming.Rewarmer``, run by ``cache_listener``), so
+    the readers of a hot query rarely meet the miss a write leaves behind.
+    """
     existing = _declared.get(name)
     if existing is not None and existing.build is not build:
         raise ValueError(f"cached query {name!r} is declared twice")
-    query: CachedQuery[Any] = CachedQuery(name, build, ttl=ttl, kind=kind, aggregates=aggregates, warm=warm)
+    query: CachedQuery[Any] = CachedQuery(
+        name, build, ttl=ttl, kind=kind, aggregates=aggregates, warm=warm, rewarm=rewarm
+    )
     _declared[name] = query
     return query
 

@@ -19,9 +19,18 @@ from redis.exceptions import RedisError
 from growthcompass.cache.generations import TableGenerations
 from growthcompass.cache.table_triggers import PAYLOAD_PREFIX, project_models
 
-__all__ = ["TableBumps", "split_table_payloads"]
+__all__ = ["TableBumps", "bump_every_table", "split_table_payloads"]
 
 log = logging.getLogger("growthcompass.cache")
+
+
+def bump_every_table(generations: TableGenerations, also: Iterable[str] = ()) -> int:
+    """Move the generation of every project table, of ``also``, and of every table an entry depends on.
+
+    No cached queryset stored before survives it: what a (re)connected listener
+    does, and what ``cache_clear --all`` does besides flushing the families.
+    """
+    return generations.bump_all([*also, *(model._meta.db_table for model in project_models())])
 
 
 def split_table_payloads(payloads: Iterable[str]) -> tuple[list[str], set[str]]:
@@ -65,7 +74,7 @@ class TableBumps:
         tables, self.pending = self.pending, set()
         try:
             if self.everything_pending:
-                generations.bump_all([*tables, *(m._meta.db_table for m in project_models())])
+                bump_every_table(generations, also=tables)
                 self.everything_pending = False
             else:
                 generations.bump(tables)

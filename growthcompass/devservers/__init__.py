@@ -8,7 +8,9 @@ runs; a crashed or killed server is cleaned up after and restarted.
 
 This package must not import Django: settings import it before Django is
 configured. ``python -m growthcompass.devservers start|stop|status`` manages
-the servers by hand.
+the servers by hand. With ``DEVSERVERS_AUTOSTART=0`` (what ``manage.py``
+sets for ``healthcheck``) the settings only compute the URLs: a command that
+reports on the servers finds them as they are, and never restarts one.
 """
 
 from __future__ import annotations
@@ -18,11 +20,19 @@ from growthcompass.devservers.postgres import (
     PostgresStatus,
     bin_dir,
     database_url,
+    embedded_database_url,
     ensure_postgres,
     postgres_status,
     stop_postgres,
 )
-from growthcompass.devservers.redis import RedisStatus, ensure_redis, redis_status, redis_url, stop_redis
+from growthcompass.devservers.redis import (
+    RedisStatus,
+    embedded_redis_url,
+    ensure_redis,
+    redis_status,
+    redis_url,
+    stop_redis,
+)
 
 __all__ = [
     "DevServerError",
@@ -30,6 +40,8 @@ __all__ = [
     "RedisStatus",
     "bin_dir",
     "database_url",
+    "embedded_database_url",
+    "embedded_redis_url",
     "ensure_postgres",
     "ensure_redis",
     "postgres_status",

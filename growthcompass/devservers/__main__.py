@@ -72,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 print(_describe("postgres", pg, pg["socket_dir"]))
                 print(_describe("redis", rd, rd["socket"]))
+            if not (pg["running"] and rd["running"]):
+                return 1
     except DevServerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

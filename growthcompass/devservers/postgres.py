@@ -194,6 +194,11 @@ def ensure_postgres(root: Path, dbname: str = "growthcompass") -> str:
     return database_url(layout.socket_dir, dbname)
 
 
+def embedded_database_url(root: Path, dbname: str = "growthcompass") -> str:
+    """The URL of the development PostgreSQL under ``root``, without starting it."""
+    return database_url(_Layout.for_root(root).socket_dir, dbname)
+
+
 def postgres_status(root: Path) -> PostgresStatus:
     """Report on the server without starting or creating anything."""
     layout = _Layout.for_root(root)

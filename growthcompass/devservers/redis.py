@@ -105,6 +105,11 @@ def ensure_redis(root: Path) -> str:
     return redis_url(layout.socket_path)
 
 
+def embedded_redis_url(root: Path) -> str:
+    """The ``unix://`` URL the development Redis under ``root`` answers on, without starting it."""
+    return redis_url(_Layout.for_root(root).socket_path)
+
+
 def redis_status(root: Path) -> RedisStatus:
     """Report on the server without starting or creating anything."""
     layout = _Layout.for_root(root)

@@ -25,8 +25,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.core.signals import setting_changed
-from django.db.backends.signals import connection_created
 
+from growthcompass.db.execute_wrappers import ConnectionWrapper
 from growthcompass.metrics import config, sources
 from growthcompass.metrics.instruments import (
     DB_QUERIES,
@@ -176,7 +176,6 @@ class QueryInstrument:
 
 
 instrument = QueryInstrument()
-_installed = False
 
 
 def _follow_settings(setting: str, **kwargs: Any) -> None:
@@ -188,47 +187,28 @@ def _follow_settings(setting: str, **kwargs: Any) -> None:
 setting_changed.connect(_follow_settings, dispatch_uid="growthcompass.metrics.queries.settings")
 
 
-def _attach(sender: Any, connection: Any, **kwargs: Any) -> None:
-    # Right after the query tracker when it leads the list, otherwise first; checked on every
-    # (re)connection, since wrappers attached later (the audit wrapper puts itself first) may
-    # have pushed this one inside them, where it would see their rewritten SQL.
-    wrappers = connection.execute_wrappers
-    position = 1 if wrappers and type(wrappers[0]).__name__ == "QueryTracker" else 0
-    if len(wrappers) > position and wrappers[position] is instrument:
-        return
-    while instrument in wrappers:
-        wrappers.remove(instrument)
-    position = 1 if wrappers and type(wrappers[0]).__name__ == "QueryTracker" else 0
-    wrappers.insert(position, instrument)
+def _after_the_tracker(others: list[Any]) -> int:
+    # Right after the query tracker when it leads the list (it times the whole statement and is
+    # not imported here: monitoring and metrics stay independent), otherwise first; never inside
+    # a wrapper that rewrites the SQL, such as the audit wrapper.
+    return 1 if others and type(others[0]).__name__ == "QueryTracker" else 0
+
+
+_on_connections = ConnectionWrapper(instrument, dispatch_uid="growthcompass.metrics.queries", place=_after_the_tracker)
 
 
 def install() -> None:
     """Count every query from now on (idempotent)."""
-    global _installed
-    if _installed:
-        return
-    from django.db import connections
-
-    connection_created.connect(_attach, dispatch_uid="growthcompass.metrics.queries")
-    for connection in connections.all(initialized_only=True):
-        _attach(None, connection)
-    _installed = True
+    _on_connections.install()
 
 
 def uninstall() -> None:
     """Stop counting (to measure the instrument's own cost); counts so far are kept."""
-    global _installed
-    from django.db import connections
-
-    connection_created.disconnect(dispatch_uid="growthcompass.metrics.queries")
-    for connection in connections.all(initialized_only=True):
-        while instrument in connection.execute_wrappers:
-            connection.execute_wrappers.remove(instrument)
-    _installed = False
+    _on_connections.uninstall()
 
 
 def is_installed() -> bool:
-    return _installed
+    return _on_connections.installed
 
 
 os.register_at_fork(after_in_child=instrument.reset)

@@ -8,6 +8,7 @@ serves the scrape (so a dashboard takes ``max`` over instances, not ``sum``).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
@@ -36,6 +37,17 @@ CACHE_COUNTERS: dict[str, tuple[str, str]] = {
     "errors": ("gc_cache_errors", "Redis errors, by family (all processes)."),
 }
 
+QUERYSET_COUNTERS: dict[str, tuple[str, str]] = {
+    field: (f"gc_queryset_cache_{field}", f"Cached querysets: {what}, by table read (all processes).")
+    for field, what in {
+        "hits": "reads served from Redis",
+        "misses": "reads that ran the query",
+        "stores": "results stored",
+        "refused": "results not stored because a table they read moved during the query",
+        "invalidations": "entries deleted by a write to the table",
+    }.items()
+}
+
 
 @register_collector("cache")
 def cache_metrics() -> Iterator[Metric]:
@@ -54,17 +66,29 @@ def cache_metrics() -> Iterator[Metric]:
     listeners.add_metric([], float(len(stats.get("listeners", []))))
     yield listeners
 
-    rows: dict[str, dict[str, int]] = {}
-    for position, (family, row) in enumerate(sorted(stats.get("families", {}).items())):
-        name = family if position < MAX_CACHE_FAMILIES else OTHER
-        target = rows.setdefault(name, {})
-        for field in CACHE_COUNTERS:
-            target[field] = target.get(field, 0) + int(row.get(field, 0) or 0)
+    rows = _capped_rows(stats.get("families", {}), CACHE_COUNTERS)
     for field, (metric, help_text) in CACHE_COUNTERS.items():
         family_metric = CounterMetricFamily(metric, help_text, labels=["family"])
         for name, row in rows.items():
             family_metric.add_metric([name], float(row[field]))
         yield family_metric
+    # Cached querysets, per table they read (a read counts once for each table: apart from the families).
+    tables = _capped_rows(stats.get("tables", {}), QUERYSET_COUNTERS)
+    for field, (metric, help_text) in QUERYSET_COUNTERS.items():
+        table_metric = CounterMetricFamily(metric, help_text, labels=["table"])
+        for name, row in tables.items():
+            table_metric.add_metric([name], float(row[field]))
+        yield table_metric
+
+
+def _capped_rows(found: dict[str, dict[str, Any]], counters: dict[str, tuple[str, str]]) -> dict[str, dict[str, int]]:
+    """Rows by name, past ``MAX_CACHE_FAMILIES`` names summed under ``other`` (bounded label values)."""
+    rows: dict[str, dict[str, int]] = {}
+    for position, (name, row) in enumerate(sorted(found.items())):
+        target = rows.setdefault(name if position < MAX_CACHE_FAMILIES else OTHER, {})
+        for field in counters:
+            target[field] = target.get(field, 0) + int(row.get(field, 0) or 0)
+    return rows
 
 
 @register_collector("replica", cache_s=5.0)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations import Migration
@@ -21,6 +22,9 @@ from growthcompass.schema.checksums import file_checksum
 from growthcompass.schema.discovery import expected_migration_file, migration_file, project_app_labels
 from growthcompass.schema.exceptions import MigrationRefused
 from growthcompass.schema.models import MigrationChecksum
+
+# The infrastructure's own apps (growthcompass.schema, growthcompass.cache, ...), by module path.
+_INFRASTRUCTURE = "growthcompass."
 
 MigrationKey = tuple[str, str]
 PlanStep = tuple[Migration, bool]
@@ -70,6 +74,18 @@ def project_migrated_apps(loader: MigrationLoader) -> set[str]:
     return project_app_labels() & set(loader.migrated_apps)
 
 
+def default_rollback_apps(loader: MigrationLoader) -> set[str]:
+    """What ``migrate_down`` rolls back when no ``--app`` is named: the project apps but the infrastructure's.
+
+    The infrastructure's own tables (the migration checksums among them) are
+    created last by a fresh ``migrate``, so "the last applied migration of the
+    project" used to be ``schema.0001_initial``: one rollback dropped the
+    checksum table. They are rolled back only when named with ``--app``.
+    """
+    infrastructure = {config.label for config in apps.get_app_configs() if config.name.startswith(_INFRASTRUCTURE)}
+    return project_migrated_apps(loader) - infrastructure
+
+
 def replaced_by(loader: MigrationLoader) -> dict[MigrationKey, MigrationKey]:
     """Each migration replaced by a squashed migration that is in the graph -> that squash."""
     mapping: dict[MigrationKey, MigrationKey] = {}
@@ -101,9 +117,11 @@ def migration_status_list(
     stored = recorded_checksums(connection)
     squashes = replaced_by(loader)
 
-    labels = set(loader.migrated_apps) if all_apps else project_migrated_apps(loader) | {app for app, _ in stored}
     if app_label is not None:
-        labels &= {app_label}
+        # An app named explicitly is shown whoever wrote it (``--app auth`` needs no ``--all``).
+        labels = {app_label}
+    else:
+        labels = set(loader.migrated_apps) if all_apps else project_migrated_apps(loader) | {app for app, _ in stored}
     keys = {key for key in loader.disk_migrations if key[0] in labels}
     keys |= {key for key in loader.applied_migrations if key[0] in labels}
 
@@ -193,7 +211,7 @@ def rollback_plan(loader: MigrationLoader, *, count: int = 1, app_label: str | N
         raise MigrationRefused(f"App '{app_label}' has no migrations.")
     if loader.connection is None:
         raise ValueError("rollback_plan needs a loader bound to a database connection")
-    in_scope = {app_label} if app_label is not None else project_migrated_apps(loader)
+    in_scope = {app_label} if app_label is not None else default_rollback_apps(loader)
     recorder = MigrationRecorder(loader.connection)
     rows = list(recorder.migration_qs.order_by("-id")) if recorder.has_table() else []
     squashes = replaced_by(loader)
@@ -214,7 +232,7 @@ def rollback_plan(loader: MigrationLoader, *, count: int = 1, app_label: str | N
         rank[node] = row.id
         selected.append(node)
     if len(selected) < count:
-        scope = f"app '{app_label}'" if app_label else "the project apps"
+        scope = f"app '{app_label}'" if app_label else "the project apps (the infrastructure's need --app)"
         raise MigrationRefused(f"Only {len(selected)} applied migration(s) in {scope}; cannot roll back {count}.")
 
     applied = set(loader.applied_migrations)

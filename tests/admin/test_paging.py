@@ -45,7 +45,7 @@ def test_a_small_table_is_counted_exactly() -> None:
     assert EstimatedCountPaginator(Attendance.objects.order_by("-id"), 50).count == 5
 
 
-def test_a_never_analysed_table_is_counted_exactly() -> None:
+def test_a_table_without_statistics_has_no_estimate() -> None:
     assert estimated_rows("no_such_table") == -1
 
 

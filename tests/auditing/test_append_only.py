@@ -110,7 +110,7 @@ def test_audit_prune_dry_run_counts_and_deletes_nothing(new_entries: Entries) ->
 
     call_command("audit_prune", before=(now - dt.timedelta(days=365)).isoformat(), dry_run=True, stdout=out)
 
-    assert "Would delete" in out.getvalue()
+    assert "Would remove 3 audit log entries" in out.getvalue()
     assert AuditLog.objects.filter(pk__in=old).count() == 3
     assert not new_entries(table="audit_log")
 

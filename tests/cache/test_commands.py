@@ -18,7 +18,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from courses.selectors import course_get, course_roster, courses_active
-from growthcompass.cache import build_store
+from growthcompass.cache import build_store, cached
+from students.models import Student
 from students.selectors import student_get, student_guardians, students_by_ids
 from tests.cache.conftest import WAIT_S, the_student
 from tests.db.aliases import suite_database_url
@@ -86,6 +87,9 @@ def test_cache_clear_student_clears_that_student_only(cache_store):
     student_get(guardian.student_id)
     student_guardians(guardian.student_id)
     student_get(other.pk)
+    assert present(cache_store, "student", guardian.student_id)
+    assert present(cache_store, "student_guardians", guardian.student_id)
+    assert present(cache_store, "student", other.pk)
 
     assert "student" in run("cache_clear", "--student", str(guardian.student_id))
 
@@ -99,6 +103,10 @@ def test_cache_clear_course_clears_course_roster_and_active_list(cache_store):
     course_get(enrollment.course_id)
     course_roster(enrollment.course_id)
     courses_active()
+    student_get(enrollment.student_id)
+    assert present(cache_store, "course", enrollment.course_id)
+    assert present(cache_store, "course_roster", enrollment.course_id)
+    assert present(cache_store, "courses_active", 0)
 
     run("cache_clear", "--course", str(enrollment.course_id))
 
@@ -135,6 +143,18 @@ def test_cache_clear_all_asks_first(cache_store):
     student_get(student.pk)
     assert "1 deleted" in run("cache_clear", "--all", "--yes")
     assert not present(cache_store, "student", student.pk)
+
+
+def test_cache_clear_all_clears_cached_querysets_too(cache_store):
+    StudentFactory.create(grade_level=6)
+    queryset = Student.objects.filter(grade_level=6)
+    assert len(cached(queryset)) == 1
+    entries = list(cache_store.client.scan_iter(match=cache_store.prefix + "qs:*", count=1000))
+    assert entries, "the queryset was not stored"
+
+    assert "every cached queryset" in run("cache_clear", "--all", "--yes")
+
+    assert not any(cache_store.client.exists(key) for key in entries)
 
 
 def test_cache_clear_keeps_keys_it_does_not_own(cache_store):
@@ -183,6 +203,7 @@ def test_cache_listener_command_invalidates_raw_sql_writes(cache_store, test_cac
         first_line = process.stdout.readline()
         assert first_line.startswith("Listening on gc_cache"), first_line + process.stderr.read()
         student_get(student.pk)  # cached again after the connect-time flush
+        assert present(cache_store, "student", student.pk)
 
         with connection.cursor() as cursor:
             cursor.execute("UPDATE students SET grade_level = 5 WHERE id = %s", [student.pk])

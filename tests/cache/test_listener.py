@@ -58,10 +58,13 @@ def test_the_listener_keeps_retrying_while_the_database_is_unreachable(cache_sto
         params={"host": "127.0.0.1", "port": 1, "dbname": "none", "connect_timeout": 1}, backoff_max_s=0.05
     )
     handle.thread.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + WAIT_S
+    while handle.listener.failed_connects < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
     try:
+        assert handle.listener.failed_connects >= 3, "the listener gave up instead of retrying"
         assert handle.thread.is_alive()
-        assert not handle.listener.ready.is_set()
+        assert not handle.listener.ready.is_set() and handle.listener.connections == 0
     finally:
         handle.stop()
     assert not handle.thread.is_alive()

@@ -63,11 +63,13 @@ def test_orm_save_is_fresh_on_the_next_read(cache_store):
 
 
 def test_orm_save_of_the_user_refreshes_the_student_name(cache_store):
-    student = StudentFactory.create()
-    student_get(student.pk)
+    student = StudentFactory.create(user__first_name="Grace")
+    assert the_student(student.pk).first_name == "Grace"
+    assert cached(cache_store, "student", student.pk)  # the old name is what a stale read would return
     user = User.objects.get(pk=student.pk)
     user.first_name = "Ada"
     user.save()
+    assert not cached(cache_store, "student", student.pk)
     assert the_student(student.pk).first_name == "Ada"
 
 

@@ -102,6 +102,7 @@ def test_second_refresh_with_wait_gives_up_after_the_timeout(other_session: Sess
 
 
 def test_second_refresh_with_wait_runs_once_the_first_finishes(other_session: Session) -> None:
+    students = StudentFactory.create_batch(2)
     holder = _hold_refresh_lock(other_session)
     release = threading.Timer(0.3, holder.rollback)
     release.start()
@@ -109,6 +110,8 @@ def test_second_refresh_with_wait_runs_once_the_first_finishes(other_session: Se
         result = materialized_view_refresh(wait=True)
     finally:
         release.join()
+    # It refreshed (not skipped): the students created before it are in the view.
+    assert {s.pk for s in students} <= set(StudentMetrics.objects.values_list("student_id", flat=True))
     assert result.row_count == StudentMetrics.objects.count()
 
 

@@ -20,6 +20,8 @@ from django.utils import timezone
 from attendance.models import Attendance, AttendanceStatus, ClassSession
 from auditing.models import AuditLog
 from courses.models import Course, Enrollment, EnrollmentStatus, Term
+from dashboards.models import StudentMetrics
+from dashboards.refresh import MATERIALIZED_VIEWS
 from demo.attendance_rows import count_attendance, iter_attendance
 from demo.loader import PlanLoader
 from demo.plan import build_plan
@@ -331,13 +333,34 @@ def test_reset_keeps_users_that_are_not_demo_users() -> None:
 
 
 @pytest.mark.django_db
-def test_command_prints_one_summary_line_and_no_progress_when_not_a_tty() -> None:
+def test_command_prints_one_summary_line_then_the_refreshed_views_and_no_progress_when_not_a_tty() -> None:
     out, err = io.StringIO(), io.StringIO()
     call_command("seed_demo", students=STUDENTS, seed=SEED, reset=True, stdout=out, stderr=err)
-    summary = out.getvalue().strip()
-    assert summary.count("\n") == 0
+    summary, *refreshed = out.getvalue().strip().splitlines()
     assert f"students={STUDENTS}" in summary and "attendances=" in summary and "rows/s" in summary
+    assert [line.split(":")[0] for line in refreshed] == [f"Refreshed {view}" for view in MATERIALIZED_VIEWS]
     assert err.getvalue() == ""
+
+
+@pytest.mark.django_db
+def test_the_metrics_view_shows_the_new_school_right_after_a_reset() -> None:
+    """--reset used to leave the dashboards showing the deleted students until the next refresh."""
+    call_command("seed_demo", "--students", "8", "--reset", stdout=io.StringIO())
+    first = set(StudentMetrics.objects.values_list("student_id", flat=True))
+    assert first and first == set(Student.objects.values_list("pk", flat=True))
+
+    call_command("seed_demo", "--students", "5", "--reset", stdout=io.StringIO())
+
+    shown = set(StudentMetrics.objects.values_list("student_id", flat=True))
+    assert shown == set(Student.objects.values_list("pk", flat=True))
+    assert len(shown) == 5 and not shown & first
+
+
+@pytest.mark.django_db
+def test_no_refresh_leaves_the_views_alone() -> None:
+    call_command("seed_demo", "--students", "5", "--reset", "--no-refresh", stdout=io.StringIO())
+    assert Student.objects.count() == 5
+    assert not StudentMetrics.objects.filter(student_id__in=Student.objects.values("pk")).exists()
 
 
 @pytest.mark.django_db

@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import dj_database_url
@@ -39,47 +36,14 @@ from growthcompass.devservers import (
     stop_postgres,
     stop_redis,
 )
+from tests.devservers.processes import processes_under
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-def _processes_under(devdata: Path) -> list[psutil.Process]:
-    """Server processes (postgres or redis-server) belonging to ``devdata``."""
-    found = []
-    for proc in psutil.process_iter(["name", "cmdline"]):
-        try:
-            if proc.info["name"] not in {"postgres", "redis-server"} or proc.status() == psutil.STATUS_ZOMBIE:
-                continue
-            cmdline = " ".join(proc.info["cmdline"] or [])
-            if str(devdata) in cmdline or Path(proc.cwd()).is_relative_to(devdata):
-                found.append(proc)
-        except (psutil.Error, OSError):
-            continue
-    return found
-
-
 def _postmasters(devdata: Path) -> list[psutil.Process]:
     data_dir = str(devdata / "postgres")
-    return [p for p in _processes_under(devdata) if p.name() == "postgres" and data_dir in p.cmdline()]
-
-
-@pytest.fixture
-def base() -> Iterator[Path]:
-    """A fresh temporary directory, traversable by the server account."""
-    path = Path(tempfile.mkdtemp(prefix="gc-devservers-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def root(base: Path) -> Iterator[Path]:
-    yield base
-    stop_postgres(base)
-    stop_redis(base)
-    leftovers = _processes_under(base / ".devdata")
-    for proc in leftovers:
-        proc.kill()
-    assert not leftovers, f"servers outlived stop: {leftovers}"
+    return [p for p in processes_under(devdata) if p.name() == "postgres" and data_dir in p.cmdline()]
 
 
 def _query(url: str, statement: str) -> object:
@@ -243,7 +207,7 @@ def test_concurrent_callers_share_one_server(root: Path) -> None:
         results.append(json.loads(out))
     assert all(result == results[0] for result in results)
     assert len(_postmasters(root / ".devdata")) == 1
-    redis_servers = [p for p in _processes_under(root / ".devdata") if p.name() == "redis-server"]
+    redis_servers = [p for p in processes_under(root / ".devdata") if p.name() == "redis-server"]
     assert len(redis_servers) == 1
     assert _query(results[0][0], "SELECT 1") == 1
 
@@ -296,7 +260,7 @@ def test_cli(root: Path) -> None:
         )
 
     status = cli("status")
-    assert status.returncode == 0, status.stderr
+    assert status.returncode == 1, "status must fail when nothing runs"
     assert "postgres: not running" in status.stdout and "redis: not running" in status.stdout
 
     start = cli("start")
@@ -316,3 +280,4 @@ def test_cli(root: Path) -> None:
     assert stop.returncode == 0
     assert "postgres: stopped" in stop.stdout and "redis: stopped" in stop.stdout
     assert "was not running" in cli("stop").stdout
+    assert cli("status").returncode == 1

@@ -12,7 +12,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from dashboards.models import STUDENT_METRICS_VIEW, ViewRefresh
-from growthcompass.cache import get_store, reset_store
+from growthcompass.cache import cached, get_store, reset_store
 from growthcompass.cache.config import caches_from_url
 from growthcompass.db.monitoring import pool_metrics
 from growthcompass.metrics import GaugeMetricFamily, register_collector, unregister_collector
@@ -62,6 +62,22 @@ def test_cache_reads_are_exported_per_family(transactional_db: None, private_cac
     assert hits == 1
     assert value(after, "gc_redis_up") == 1
     assert value(after, "gc_redis_ping_seconds") > 0
+
+
+def test_cached_queryset_reads_are_exported_per_table(transactional_db: None, private_cache: None) -> None:
+    StudentFactory.create(grade_level=4)
+    queryset = Student.objects.filter(grade_level=4)
+    before = scrape()
+    assert value(before, "gc_queryset_cache_misses_total", table="students") == 0
+
+    assert len(cached(queryset)) == 1  # a miss, stored
+    assert len(cached(queryset)) == 1  # a hit
+    after = scrape()
+
+    assert value(after, "gc_queryset_cache_misses_total", table="students") == 1
+    assert value(after, "gc_queryset_cache_stores_total", table="students") == 1
+    assert value(after, "gc_queryset_cache_hits_total", table="students") == 1
+    assert value(after, "gc_cache_misses_total", family="table:students") == 0  # not counted as a family
 
 
 def test_pool_figures_of_this_process_are_exported(db: None) -> None:

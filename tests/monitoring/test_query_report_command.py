@@ -104,3 +104,42 @@ def test_bad_options_are_refused() -> None:
         call_command("query_report", "--top", "0")
     with pytest.raises(CommandError, match="--slow-ms: must be at least 0"):
         call_command("query_report", "--slow-ms", "-1")
+
+
+def test_pools_are_listed_only_for_processes_still_publishing(
+    fresh_metrics: Callable[[], None], no_published: None, settings: Any
+) -> None:
+    """An exited process's (or a silent one's) statements still count; its pool statistics are not shown."""
+    settings.QUERY_PUBLISH_S = 30.0
+    _run_queries()  # opens this process's pool, so it has one to show
+    pool = monitoring.pool_metrics()[0].as_dict()
+    statements = tracker.metrics().statements
+    now = time.time()
+    snapshots = {
+        "live:1": {"published_at": now - 5, "exited": False},
+        "exited:2": {"published_at": now - 5, "exited": True},
+        "silent:3": {"published_at": now - 600, "exited": False},  # missed 20 rounds: gone without exiting
+    }
+    key = caches["default"].make_key("query-metrics")
+    for name, state in snapshots.items():
+        metrics = QueryMetrics(now - 900, 1000.0, statements, (name,))
+        payload = {"process": name, "metrics": metrics.as_dict(), "pools": [pool], **state}
+        get_redis_connection("default").hset(key, name, json.dumps(payload))
+
+    report = _report()
+
+    assert {"live:1", "exited:2", "silent:3"} <= set(report["processes"])
+    pool_processes = {row["process"] for row in report["pools"]}
+    assert "live:1" in pool_processes
+    assert "exited:2" not in pool_processes and "silent:3" not in pool_processes
+
+
+def test_the_exit_snapshot_is_marked_and_carries_no_pools(
+    fresh_metrics: Callable[[], None], no_published: None
+) -> None:
+    _run_queries()
+    monitoring.publish_query_metrics(exited=True)
+
+    [mine] = monitoring.published_query_metrics(exclude_self=False)
+    assert mine.exited and mine.pools == ()
+    assert mine.metrics.total_queries == 4

@@ -15,7 +15,7 @@ from django.test import override_settings
 from growthcompass.db import monitoring
 from growthcompass.db.monitoring import query_metrics, slow_queries, tracker, tracking_paused
 from growthcompass.db.monitoring.metrics import percentile
-from growthcompass.db.monitoring.tracking import MAX_STATEMENTS, _attach
+from growthcompass.db.monitoring.tracking import MAX_STATEMENTS, _on_connections
 from students.models import Student
 from tests.factories import StudentFactory
 
@@ -144,7 +144,7 @@ def test_tracking_stays_outermost_and_sees_the_statement_the_app_sent(fresh_metr
     connection.ensure_connection()
     connection.execute_wrappers.insert(0, prefixing)  # as another app's connection_created receiver might
     try:
-        _attach(None, connection)
+        _on_connections.attach(None, connection)
         assert connection.execute_wrappers[:2] == [tracker, prefixing]
         with connection.cursor() as cursor:
             cursor.execute("SELECT 'sent by the app'")

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
 from tests.schema.conftest import (
@@ -182,3 +183,26 @@ def test_zero_or_negative_count_is_refused() -> None:
 def test_unknown_app_is_refused() -> None:
     with pytest.raises(CommandError, match="has no migrations"):
         call_command("migrate_down", "--app", "no_such_app")
+
+
+def test_without_app_the_infrastructure_is_never_the_last_migration_rolled_back(install_app: InstallApp) -> None:
+    """After a fresh migrate the checksum table's migration was applied last; plain migrate_down skips it."""
+    app = _migrated_app(install_app)
+    with connection.cursor() as cursor:
+        # Re-record schema.0001_initial as the newest applied migration, as a fresh migrate leaves it.
+        cursor.execute(
+            "WITH moved AS (DELETE FROM django_migrations WHERE app = 'schema' AND name = '0001_initial' "
+            "RETURNING app, name, applied) INSERT INTO django_migrations (app, name, applied) "
+            "SELECT app, name, applied FROM moved"
+        )
+        cursor.execute("SELECT app FROM django_migrations ORDER BY id DESC LIMIT 1")
+        assert cursor.fetchone() == ("schema",)
+    out = io.StringIO()
+
+    call_command("migrate_down", "--dry-run", stdout=out)
+    assert f"Unapply {app.label}.0002_add_column" in out.getvalue()
+    assert "schema.0001_initial" not in out.getvalue()
+
+    call_command("migrate_down", stdout=io.StringIO())
+    assert applied_names(app.label) == ["0001_initial"]
+    assert table_exists("schema_migration_checksums")

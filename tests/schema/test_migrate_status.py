@@ -39,6 +39,12 @@ def test_contrib_apps_are_listed_only_with_all() -> None:
     assert any(app == "auth" for app, _ in _status("--all"))
 
 
+def test_a_contrib_app_named_with_app_is_listed_without_all() -> None:
+    listed = _status("--app", "auth")
+    assert listed and {app for app, _ in listed} == {"auth"}
+    assert ("auth", "0001_initial") in listed
+
+
 def test_pending_migration_is_listed_as_pending(install_app: InstallApp) -> None:
     app = install_app()
     call_command("migrate", app.label, verbosity=0)

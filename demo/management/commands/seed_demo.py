@@ -8,7 +8,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from auditing.commands import add_as_user_argument, audit_context_from_options
-from demo.services import DEFAULT_SEED, MAX_DEMO_STUDENTS, DemoSeedRefused, demo_data_present, seed_demo
+from demo.services import (
+    DEFAULT_SEED,
+    MAX_DEMO_STUDENTS,
+    DemoSeedRefused,
+    demo_data_present,
+    demo_views_refresh,
+    seed_demo,
+)
 from growthcompass.command_arguments import bounded_int
 
 
@@ -65,6 +72,11 @@ class Command(BaseCommand):
             action="store_true",
             help="Load only into an empty database; when data exists, say so and exit 0 (for start-up scripts).",
         )
+        parser.add_argument(
+            "--no-refresh",
+            action="store_true",
+            help="Leave the materialized views as they are (by default they are refreshed after the load).",
+        )
         parser.add_argument("--json", action="store_true", help="Print the summary as JSON.")
         add_as_user_argument(parser)
 
@@ -89,7 +101,10 @@ class Command(BaseCommand):
                 )
         except DemoSeedRefused as exc:
             raise CommandError(str(exc)) from exc
+        refreshed = {} if options["no_refresh"] else demo_views_refresh()
         if options["json"]:
-            self.stdout.write(json.dumps(result.as_dict()))
+            self.stdout.write(json.dumps({**result.as_dict(), "views_refreshed": refreshed}))
         else:
             self.stdout.write(result.summary())
+            for view, rows in refreshed.items():
+                self.stdout.write(f"Refreshed {view}: {rows} rows.")

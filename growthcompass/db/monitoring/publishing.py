@@ -6,8 +6,11 @@ process writes a snapshot (its busiest statements and its pool statistics)
 every ``QUERY_PUBLISH_S`` seconds -- and once more at exit -- into one
 Redis hash, a field per process (``growthcompass.redis_hash``). The report
 merges the fields; snapshots not refreshed for ``PUBLISHED_MAX_AGE_S`` belong
-to processes long gone and are dropped. Publishing happens off the request path, so a slow or absent Redis
-never delays a query.
+to processes long gone and are dropped. Statement metrics of a process that
+exited stay in the report for that hour (what it ran still happened); its pool
+statistics do not: a pool is a live gauge, so the report lists pools only of
+processes still publishing (``PublishedMetrics.live``). Publishing happens off
+the request path, so a slow or absent Redis never delays a query.
 
 The thread starts with a process's first database connection (``install``),
 so a worker forked after start-up runs its own.
@@ -60,6 +63,13 @@ class PublishedMetrics:
     published_at: float
     metrics: QueryMetrics
     pools: tuple[PoolMetrics, ...]
+    # The snapshot a process wrote at exit: its statements count, its pools are gone.
+    exited: bool = False
+
+    def live(self, *, now: float, interval_s: float) -> bool:
+        """Still publishing: not its exit snapshot, and refreshed within a few publishing intervals."""
+        window = 3 * interval_s if interval_s > 0 else PUBLISHED_MAX_AGE_S
+        return not self.exited and now - self.published_at <= window
 
 
 def _published() -> RedisHash:
@@ -67,8 +77,8 @@ def _published() -> RedisHash:
     return RedisHash.on_cache(_KEY)
 
 
-def publish_query_metrics() -> None:
-    """Write this process's snapshot now (raises if Redis cannot be reached)."""
+def publish_query_metrics(*, exited: bool = False) -> None:
+    """Write this process's snapshot now (raises if Redis cannot be reached); ``exited`` at exit."""
     metrics = tracker.metrics()
     busiest = QueryMetrics(
         started_at=metrics.started_at,
@@ -80,7 +90,8 @@ def publish_query_metrics() -> None:
         "process": process_name(),
         "published_at": time.time(),
         "metrics": busiest.as_dict(),
-        "pools": [p.as_dict() for p in pool_metrics()],
+        "pools": [] if exited else [p.as_dict() for p in pool_metrics()],
+        "exited": exited,
     }
     _published().put(process_name(), json.dumps(payload), expire_s=PUBLISHED_MAX_AGE_S * 2)
 
@@ -107,6 +118,7 @@ def published_query_metrics(*, exclude_self: bool = True) -> list[PublishedMetri
                 published_at=float(data["published_at"]),
                 metrics=QueryMetrics.from_dict(data["metrics"]),
                 pools=tuple(PoolMetrics.from_dict(p) for p in data.get("pools", [])),
+                exited=bool(data.get("exited", False)),
             )
         )
     return sorted(found, key=lambda p: p.process)
@@ -116,9 +128,9 @@ def clear_published_query_metrics() -> None:
     _published().clear()
 
 
-def _publish_quietly() -> None:
+def _publish_quietly(*, exited: bool = False) -> None:
     try:
-        publish_query_metrics()
+        publish_query_metrics(exited=exited)
     except Exception as exc:  # Redis down: try again next round, never disturb the app
         logger.debug("could not publish query metrics: %s", exc)
 
@@ -145,7 +157,7 @@ def start_if_configured() -> None:
 
 def _publish_at_exit(pid: int) -> None:
     if pid == os.getpid() and tracker.metrics().total_queries:
-        _publish_quietly()
+        _publish_quietly(exited=True)
 
 
 def _start_on_connection(sender: Any, connection: Any, **kwargs: Any) -> None:

@@ -10,9 +10,12 @@ without a database.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from django.conf import settings
 
 from growthcompass.db import monitoring
 from growthcompass.db.monitoring.explain import ExplainResult
@@ -60,7 +63,9 @@ def collect_query_report(
                 sources = f"published metrics unavailable ({type(exc).__name__}: {exc})"
             else:
                 parts += [p.metrics for p in published]
-                pools += [(p.process, pool) for p in published for pool in p.pools]
+                now, interval = time.time(), settings.QUERY_PUBLISH_S
+                live = [p for p in published if p.live(now=now, interval_s=interval)]
+                pools += [(p.process, pool) for p in live for pool in p.pools]
                 sources = f"this process and {len(published)} published"
         merged = monitoring.merge_query_metrics(parts)
         server = monitoring.stat_statements(top)

@@ -25,8 +25,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db.backends.signals import connection_created
 
+from growthcompass.db.execute_wrappers import ConnectionWrapper
 from growthcompass.db.monitoring.fingerprint import fingerprint
 from growthcompass.db.monitoring.metrics import QueryMetrics, StatementMetrics, bucket_of, process_name
 
@@ -179,7 +179,6 @@ class QueryTracker:
 
 
 tracker = QueryTracker()
-_installed = False
 
 
 def _follow_settings(setting: str, value: Any, **kwargs: Any) -> None:
@@ -191,48 +190,24 @@ def _follow_settings(setting: str, value: Any, **kwargs: Any) -> None:
 setting_changed.connect(_follow_settings, dispatch_uid="growthcompass.db.monitoring.settings")
 
 
-def _attach(sender: Any, connection: Any, **kwargs: Any) -> None:
-    # The wrapper list lives on Django's per-thread connection object and
-    # survives close/reconnect, so this runs once per object. First in the
-    # list means outermost: the fingerprint is of the statement the app sent
-    # (before, say, the audit wrapper prefixes its set_config), the time is
-    # all the query cost, and a ``with connection.execute_wrapper(...)`` block
-    # open at the time pops its own wrapper on exit, not this one.
-    # Another app may have put its wrapper in front since; move back to the front.
-    wrappers = connection.execute_wrappers
-    if not wrappers or wrappers[0] is not tracker:
-        while tracker in wrappers:
-            wrappers.remove(tracker)
-        wrappers.insert(0, tracker)
+# First in the list means outermost: the fingerprint is of the statement the app sent (before,
+# say, the audit wrapper prefixes its set_config), the time is all the query cost, and a
+# ``with connection.execute_wrapper(...)`` block open at the time pops its own wrapper on exit.
+_on_connections = ConnectionWrapper(tracker, dispatch_uid="growthcompass.db.monitoring")
 
 
 def install() -> None:
     """Track every query from now on (idempotent)."""
-    global _installed
-    if _installed:
-        return
-    from django.db import connections
-
-    connection_created.connect(_attach, dispatch_uid="growthcompass.db.monitoring")
-    for connection in connections.all(initialized_only=True):
-        _attach(None, connection)
-    _installed = True
+    _on_connections.install()
 
 
 def uninstall() -> None:
     """Stop tracking (for measuring the tracking's own cost); the metrics so far are kept."""
-    global _installed
-    from django.db import connections
-
-    connection_created.disconnect(dispatch_uid="growthcompass.db.monitoring")
-    for connection in connections.all(initialized_only=True):
-        while tracker in connection.execute_wrappers:
-            connection.execute_wrappers.remove(tracker)
-    _installed = False
+    _on_connections.uninstall()
 
 
 def is_installed() -> bool:
-    return _installed
+    return _on_connections.installed
 
 
 def _reset_after_fork() -> None:

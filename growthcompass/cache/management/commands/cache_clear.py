@@ -9,8 +9,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 
 from growthcompass.cache import get_store
+from growthcompass.cache.generations import TableGenerations
 from growthcompass.cache.messages import Invalidation, merge_into
 from growthcompass.cache.registry import clear_options
+from growthcompass.cache.table_bumps import bump_every_table
 from growthcompass.command_arguments import bounded_int, text
 
 
@@ -61,7 +63,10 @@ class Command(BaseCommand):
                 if not options["yes"] and not self._confirm(store.prefix, options.get("stdin") or sys.stdin):
                     raise CommandError("Nothing cleared (not confirmed; --yes skips the question).")
                 deleted = store.flush_all_or_raise()
-                self.stdout.write(f"Invalidated every cache entry: {deleted} deleted.")
+                # Cached querysets are keyed by SQL, not by family: moving every table's generation
+                # deletes them (and refuses any fill that began before).
+                bump_every_table(TableGenerations(store.client, store.prefix))
+                self.stdout.write(f"Invalidated every cache entry: {deleted} deleted, and every cached queryset.")
             elif pattern is not None:
                 deleted = store.delete_pattern(pattern)
                 self.stdout.write(f"Deleted {deleted} key(s) matching {store.prefix}{pattern}.")

@@ -6,11 +6,13 @@ import signal
 from types import FrameType
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from growthcompass.cache import run_as_dedicated_listener
 from growthcompass.cache.listener import CHANNEL, InvalidationListener
 from growthcompass.cache.messages import Invalidation, format_message
+from growthcompass.cache.warming import Rewarmer
 from growthcompass.command_arguments import bounded_float
 
 
@@ -34,7 +36,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         run_as_dedicated_listener()
         verbosity = int(options["verbosity"])
+        # Declared queries with rewarm=True are reloaded soon after a write deleted them.
+        rewarmer = Rewarmer(delay_s=settings.CACHE_REWARM_DELAY_S).start() if settings.CACHE_REWARM else None
         listener = InvalidationListener(
+            on_tables=rewarmer.tables_moved if rewarmer is not None else None,
             backoff_max_s=options["backoff_max"],
             on_ready=lambda lst: self.stdout.write(
                 f"Listening on {CHANNEL} (backend pid {lst.backend_pid}); every entry invalidated on connect."
@@ -52,6 +57,8 @@ class Command(BaseCommand):
             listener.stop()
         finally:
             signal.signal(signal.SIGTERM, previous)
+            if rewarmer is not None:
+                rewarmer.stop()
         self.stdout.write(
             f"Stopped after {listener.notifications} notification(s) over {listener.connections} connection(s)."
         )

@@ -18,7 +18,8 @@ from growthcompass.schema.services import migrations_roll_back
 
 class Command(BaseCommand):
     help = (
-        "Roll back the last N applied migrations (default 1) of the project apps, or of --app, in reverse order "
+        "Roll back the last N applied migrations (default 1) of the project apps (the infrastructure's own, such as "
+        "the checksum table's, only with --app), or of --app, in reverse order "
         "of application. Refused, with nothing changed, when a step is irreversible, its file is missing, or an "
         "applied migration outside the selection depends on it. --dry-run prints the plan and its SQL."
     )

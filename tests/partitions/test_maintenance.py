@@ -1,0 +1,128 @@
+"""partitions_maintain: partitions ahead, DEFAULT healed in one run, retention respected, one run at a time."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import psycopg
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+from django.test import override_settings
+
+from auditing.models import AuditLog
+from growthcompass.partitions import get
+from growthcompass.partitions.maintenance import MAINTENANCE_LOCK_KEY, partitions_maintain
+from tests.auditing.conftest import insert_entry
+from tests.partitions.conftest import inside, month, names, rows_in
+
+pytestmark = pytest.mark.django_db
+
+TABLE = get("audit_log")
+
+
+def test_the_migrated_audit_log_has_this_month_the_months_ahead_and_a_default() -> None:
+    expected = {TABLE.partition_name(month(offset)) for offset in range(0, 4)} | {"audit_log_default"}
+    assert expected <= names()
+
+
+@override_settings(PARTITIONS_AHEAD=6)
+def test_maintain_creates_the_months_ahead_once() -> None:
+    wanted = {TABLE.partition_name(month(offset)) for offset in (4, 5, 6)}
+    assert not wanted & names()
+
+    first = partitions_maintain()
+    second = partitions_maintain()
+
+    assert wanted <= names()
+    assert {p.name for plan in first.tables for p in plan.create} == wanted
+    assert second.created == 0
+
+
+@override_settings(PARTITIONS_AHEAD=5)
+def test_dry_run_says_what_it_would_create_and_creates_nothing() -> None:
+    out = StringIO()
+    call_command("partitions_maintain", dry_run=True, json=True, stdout=out)
+
+    result = json.loads(out.getvalue())
+    planned = [p["name"] for table in result["tables"] for p in table["create"]]
+    assert planned == [TABLE.partition_name(month(4)), TABLE.partition_name(month(5))]
+    assert not set(planned) & names()
+
+
+def test_maintain_heals_the_default_partition_in_one_run() -> None:
+    ids = [insert_entry(changed_at=inside(-14)) for _ in range(2)] + [insert_entry(changed_at=inside(-20))]
+    assert rows_in("audit_log_default") >= 3
+
+    result = partitions_maintain()
+
+    assert rows_in("audit_log_default") == 0
+    created = {p.name: p.rows_from_default for plan in result.tables for p in plan.create}
+    assert created[TABLE.partition_name(month(-14))] >= 2
+    assert TABLE.partition_name(month(-20)) in created
+    assert AuditLog.objects.filter(pk__in=ids).count() == 3  # moved, not lost
+    assert rows_in(TABLE.partition_name(month(-14))) >= 2
+
+
+def test_a_partition_made_by_maintenance_keeps_the_log_append_only_and_unforgeable() -> None:
+    insert_entry(changed_at=inside(-30))
+    partitions_maintain()
+    partition = TABLE.partition_name(month(-30))
+    assert partition in names()
+
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {partition}")
+    with pytest.raises(IntegrityError, match="written by the audit triggers only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {partition} (table_name, operation, changed_at, db_role, application_name,"
+                " transaction_id) VALUES ('terms', 'INSERT', %s, 'x', 'x', 0)",
+                [inside(-30)],
+            )
+    assert rows_in(partition) == 1
+
+
+@override_settings(AUDIT_RETENTION_MONTHS=6)
+def test_after_an_outage_only_the_partitions_retention_keeps_are_created() -> None:
+    kept = insert_entry(changed_at=inside(-3))
+    insert_entry(changed_at=inside(-12))
+
+    out = StringIO()
+    call_command("partitions_maintain", stdout=out)
+
+    assert TABLE.partition_name(month(-3)) in names()
+    assert TABLE.partition_name(month(-12)) not in names()
+    assert rows_in("audit_log_default") == 1
+    assert "1 rows in the DEFAULT partition are older than retention" in out.getvalue()
+    assert AuditLog.objects.filter(pk=kept).exists()
+
+
+def test_a_second_run_while_one_holds_the_lock_does_nothing() -> None:
+    insert_entry(changed_at=inside(-40))
+    settings_dict = connection.settings_dict
+    other = psycopg.connect(
+        host=settings_dict["HOST"],
+        port=settings_dict["PORT"] or 5432,
+        user=settings_dict["USER"],
+        password=settings_dict["PASSWORD"] or None,
+        dbname=settings_dict["NAME"],
+        autocommit=True,
+    )
+    try:
+        other.execute("SELECT pg_advisory_lock(%s)", [MAINTENANCE_LOCK_KEY])
+        out = StringIO()
+        call_command("partitions_maintain", stdout=out)
+    finally:
+        other.close()
+
+    assert "Another partitions_maintain is running; nothing done." in out.getvalue()
+    assert TABLE.partition_name(month(-40)) not in names()
+    assert rows_in("audit_log_default") == 1
+
+
+def test_maintain_on_a_current_schema_says_so() -> None:
+    partitions_maintain()
+    out = StringIO()
+    call_command("partitions_maintain", stdout=out)
+    assert "Partitions are current; nothing to do." in out.getvalue()
