@@ -31,30 +31,30 @@ from typing import Any
 
 from redis.cluster import RedisCluster
 
-__all__ = ["MARK_SERVER", "server_identity"]
+__all__ = ["identity_and_mark"]
 
 
-# KEYS[1]: ~server; ARGV[1]: the identity of the server(s) answering now.
-# Sets the mark when there is none (a new, empty Redis: nothing to invalidate).
-# Returns the identity the mark names (ARGV[1] when it was just set). A mark
-# naming another server is replaced only after everything was invalidated
-# (``CacheStore.check_server``), so a flush cut short by an error is redone.
-MARK_SERVER = """
-local seen = redis.call('GET', KEYS[1])
-if seen then
-  return seen
-end
-redis.call('SET', KEYS[1], ARGV[1])
-return ARGV[1]
-"""
+def identity_and_mark(client: Any, mark_key: str) -> tuple[str, str | None]:
+    """``(identity of the server(s) answering, what the mark names or None)``.
 
-
-def server_identity(client: Any) -> str:
-    """The ``run_id`` of the Redis answering ``client``; on a cluster, every master's, sorted and joined."""
+    The identity is the ``run_id`` of the Redis answering ``client``; on a
+    cluster every master's, sorted and joined. On one Redis both come in one
+    pipelined round trip (this runs once a second on the read path).
+    """
     if isinstance(client, RedisCluster):
         infos = client.info("server", target_nodes=RedisCluster.PRIMARIES)
         # One node answers with its info itself, several with {node name: info}.
         if "run_id" in infos:
-            return str(infos["run_id"])
-        return ",".join(sorted(str(info["run_id"]) for info in infos.values()))
-    return str(client.info("server")["run_id"])
+            identity = str(infos["run_id"])
+        else:
+            identity = ",".join(sorted(str(info["run_id"]) for info in infos.values()))
+        marked = client.get(mark_key)
+    else:
+        pipe = client.pipeline(transaction=False)
+        pipe.info("server")
+        pipe.get(mark_key)
+        info, marked = pipe.execute()
+        identity = str(info["run_id"])
+    if marked is None:
+        return identity, None
+    return identity, marked.decode() if isinstance(marked, bytes) else str(marked)

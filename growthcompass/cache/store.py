@@ -105,7 +105,6 @@ class CacheStore:
         self._invalidate_script = client.register_script(scripts.INVALIDATE)
         self._fill_script = client.register_script(scripts.FILL)
         self._release_script = client.register_script(scripts.RELEASE)
-        self._mark_server_script = client.register_script(failover.MARK_SERVER)
         self._stats_due = time.monotonic() + self.options.stats_flush_interval_s
         self.local: LocalTier | None = None
         self.subscriber: LocalSubscriber | None = None
@@ -526,18 +525,20 @@ class CacheStore:
         """
         # One thread of the process checks (and flushes); the others wait for it rather than read.
         with self._server_lock:
-            identity = failover.server_identity(self.client)
-            marked = self._mark_server_script(keys=[self.server_key], args=[identity])
-            if (marked.decode() if isinstance(marked, bytes) else str(marked)) == identity:
+            identity, marked = failover.identity_and_mark(self.client, self.server_key)
+            if marked is None:
+                # A new, empty Redis (or one restarted empty): nothing to invalidate; mark it.
+                self.client.set(self.server_key, identity, nx=True)
+                return False
+            if marked == identity:
                 return False
             log.warning("cache: Redis is another server than before (failover or restart); invalidating everything")
             self.flush_all_or_raise()
             from growthcompass.cache.generations import TableGenerations
-            from growthcompass.cache.table_triggers import project_models
+            from growthcompass.cache.table_bumps import bump_every_table
 
-            TableGenerations(self.client, self.prefix, self.keys.queryset_tag).bump_all(
-                m._meta.db_table for m in project_models()
-            )
+            # ... and every cached queryset, as the listener does when it reconnects.
+            bump_every_table(TableGenerations(self.client, self.prefix, self.keys.queryset_tag))
             self.client.set(self.server_key, identity)
             self.server_changes += 1
             return True
