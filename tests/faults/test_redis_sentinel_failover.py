@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test import override_settings
 
 from growthcompass.cache import CacheStore, get_store, reset_store
@@ -120,6 +120,7 @@ def test_a_sentinel_failover_serves_correct_reads_throughout_and_leaves_nothing_
             )
         finally:
             loop.stop.set()
+            connections.close_all()  # this thread's own (the planted write), or the test database stays in use
 
     errors_before = int(store.statistics()["totals"]["errors"])
     conductor = threading.Thread(target=switch_phases, daemon=True)
