@@ -11,14 +11,20 @@ class GrowthCompassConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.core import checks
+        from django.db.backends.signals import connection_created
 
-        from growthcompass.db import monitoring
+        from growthcompass.db import monitoring, pooler
         from growthcompass.db.tables import discover_tables
         from growthcompass.health import discover_checks
 
         # Apps register what they own from their own modules (health.py, query_api.py).
         discover_checks()
         discover_tables()
+
+        # Behind a transaction pooler: statement_timeout per transaction instead of at connect.
+        connection_created.connect(pooler.install_pooler_wrapper, dispatch_uid="growthcompass.db.pooler")
+        checks.register(pooler.check_pooler_compatibility)
 
         if settings.QUERY_TRACKING:
             monitoring.install()

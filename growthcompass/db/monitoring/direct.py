@@ -2,7 +2,9 @@
 
 Health checks want the server's own round trip (not a pool queue's) and must
 fail fast when it is down; EXPLAIN wants a session whose prepared statements
-and settings die with it. Both use the alias's settings but not its pool.
+and settings die with it. Both use the alias's settings but not its pool; behind
+a transaction pooler they go to ``DATABASE_DIRECT_URL`` (``growthcompass.db.pooler``),
+since a pooled "session" shares its server connection with other clients.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import math
 from typing import Any
 
 import psycopg
-from django.db import connections
+
+from growthcompass.db.pooler import accepts_startup_options, session_connection_params
 
 # Django's own cursor classes and adapters are for Django's cursors; a plain session needs neither.
 _DJANGO_ONLY = ("cursor_factory", "context", "prepare_threshold")
@@ -21,11 +24,11 @@ def connect_direct(
     alias: str = "default", *, timeout_s: float, statement_timeout_ms: int | None = None, autocommit: bool = True
 ) -> psycopg.Connection[Any]:
     """Open a new session to ``alias``; ``timeout_s`` bounds the connect (libpq's minimum is 2 s)."""
-    params = dict(connections[alias].get_connection_params())
+    params = session_connection_params(alias)
     for key in _DJANGO_ONLY:
         params.pop(key, None)
     params["connect_timeout"] = max(2, math.ceil(timeout_s))
-    if statement_timeout_ms is not None:
+    if statement_timeout_ms is not None and accepts_startup_options(alias):
         params["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
     params["application_name"] = f"{params.get('application_name') or 'growthcompass'}-monitoring"
     return psycopg.connect(autocommit=autocommit, **params)
