@@ -111,15 +111,19 @@ def pooler_of(alias: str = DEFAULT_DB_ALIAS) -> str | None:
     return str(value) if value else None
 
 
-def session_connection_params(alias: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
+def session_connection_params(
+    alias: str = DEFAULT_DB_ALIAS, *, connection: BaseDatabaseWrapper | None = None
+) -> dict[str, Any]:
     """libpq parameters for a connection that needs a session of its own (``LISTEN``, ``PREPARE``).
 
     The alias's own parameters, except that behind a pooler the host, port,
     user, password and TLS settings come from ``DATABASE_DIRECT_URL`` when it
     is set, and the startup ``options`` a pooler refuses are gone.
+    ``connection`` stands in for ``connections[alias]``.
     """
-    params: dict[str, Any] = dict(connections[alias].get_connection_params())
-    settings_dict = connections[alias].settings_dict
+    wrapper = connection if connection is not None else connections[alias]
+    params: dict[str, Any] = dict(wrapper.get_connection_params())
+    settings_dict = wrapper.settings_dict
     direct = settings_dict.get(DIRECT_KEY)
     if settings_dict.get(POOLER_KEY) and direct:
         for key in _DIRECT_PARAMS:
@@ -131,9 +135,9 @@ def session_connection_params(alias: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
     return params
 
 
-def accepts_startup_options(alias: str = DEFAULT_DB_ALIAS) -> bool:
+def accepts_startup_options(alias: str = DEFAULT_DB_ALIAS, *, connection: BaseDatabaseWrapper | None = None) -> bool:
     """Whether ``session_connection_params(alias)`` reaches a server that takes ``-c name=value`` options."""
-    settings_dict = connections[alias].settings_dict
+    settings_dict = (connection if connection is not None else connections[alias]).settings_dict
     return not settings_dict.get(POOLER_KEY) or bool(settings_dict.get(DIRECT_KEY))
 
 
@@ -266,12 +270,18 @@ def check_pooler_compatibility(
     *, app_configs: Sequence[Any] | None = None, databases: Sequence[str] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     """Everything in an alias behind a transaction pooler that needs a session the pooler does not keep."""
+    from django.conf import settings
+
+    return pooler_problems(settings.DATABASES)
+
+
+def pooler_problems(databases: Mapping[str, Mapping[str, Any]]) -> list[CheckMessage]:
+    """The check's findings for a ``DATABASES`` mapping."""
     messages: list[CheckMessage] = []
-    for alias, settings_dict in connections.settings.items():
+    for alias, settings_dict in databases.items():
         pooler = settings_dict.get(POOLER_KEY)
-        if not pooler:
-            continue
-        messages.extend(_alias_problems(alias, str(pooler), settings_dict))
+        if pooler:
+            messages.extend(_alias_problems(alias, str(pooler), settings_dict))
     return messages
 
 
