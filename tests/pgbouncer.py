@@ -71,3 +71,12 @@ def pooled_connection(bouncer: LocalPgBouncer, **kwargs: Any) -> Iterator[BaseDa
         yield connection
     finally:
         connection.close()
+
+
+def behind_pooler_marker(reason: str) -> pytest.MarkDecorator:
+    """Skip a test when the suite itself runs through a transaction pooler (``make test-pgbouncer``), saying why."""
+    from django.conf import settings
+
+    return pytest.mark.skipif(
+        getattr(settings, "DATABASE_POOLER", "none") != "none", reason=f"behind a transaction pooler: {reason}"
+    )

@@ -42,6 +42,7 @@ DIRECT_KEY = "DIRECT"
 TIMEOUT_KEY = "STATEMENT_TIMEOUT_MS"
 # Extra transaction-local settings for one connection (the migration timeouts), as an attribute.
 _EXTRA_SETTINGS = "_gc_pooler_transaction_settings"
+_RESTORE = "_gc_pooler_restore_settings"
 # libpq parameters the direct URL supplies; the database name always comes from the alias (which a
 # test run renames to test_<name>).
 _DIRECT_PARAMS = ("host", "port", "user", "password", "sslmode", "sslrootcert", "sslcert", "sslkey")
@@ -159,11 +160,40 @@ def transaction_settings(connection: BaseDatabaseWrapper, values: Mapping[str, s
 
 
 def set_transaction_settings(connection: BaseDatabaseWrapper, values: Mapping[str, str]) -> None:
+    """Start applying ``values`` to each transaction; a transaction already open gets them at once."""
+    if _in_open_transaction(connection):
+        names = list(values)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join("current_setting(%s)" for _ in names), names)
+            row = cursor.fetchone()
+            # Applied twice before a clear (pre_migrate of a nested migrate): restore the first values.
+            if getattr(connection, _RESTORE, None) is None:
+                setattr(connection, _RESTORE, dict(zip(names, row or (), strict=True)))
+            _set_local(cursor, values)
     setattr(connection, _EXTRA_SETTINGS, dict(values))
 
 
 def clear_transaction_settings(connection: BaseDatabaseWrapper) -> None:
+    """Stop applying them; a transaction still open gets back the values it had before."""
     setattr(connection, _EXTRA_SETTINGS, {})
+    previous = getattr(connection, _RESTORE, None)
+    setattr(connection, _RESTORE, None)
+    if previous and _in_open_transaction(connection):
+        with connection.cursor() as cursor:
+            _set_local(cursor, previous)
+
+
+def _in_open_transaction(connection: BaseDatabaseWrapper) -> bool:
+    raw = connection.connection
+    return raw is not None and raw.info.transaction_status == pq.TransactionStatus.INTRANS
+
+
+def _set_local(cursor: Any, values: Mapping[str, str]) -> None:
+    names = list(values)
+    cursor.execute(
+        "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in names),
+        [item for name in names for item in (name, values[name])],
+    )
 
 
 def _settings_for(connection: BaseDatabaseWrapper) -> dict[str, str]:

@@ -218,3 +218,24 @@ def test_the_listener_connects_around_the_pooler_when_the_suite_runs_behind_one(
     assert (direct.get("host"), direct.get("port")) != (pooled.get("host"), pooled.get("port"))
     with psycopg.connect(**direct, autocommit=True) as session:
         session.execute("LISTEN gc_pooler_probe")
+
+
+@pytest.mark.django_db
+def test_a_server_connection_lost_between_transactions_is_replaced_unseen_by_the_client() -> None:
+    import time
+
+    with local_pgbouncer(pool_size=1) as bouncer, pooled_connection(bouncer) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            first = cursor.fetchone()[0]
+        with psycopg.connect(bouncer.upstream_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [first])
+            for _ in range(200):  # a bounded wait for the backend to exit, not a speed limit
+                if admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [first]).fetchone() is None:
+                    break
+                time.sleep(0.05)
+        time.sleep(0.2)  # PgBouncer notices the closed server socket on its next event-loop turn
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            second = cursor.fetchone()[0]
+    assert second != first
