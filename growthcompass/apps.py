@@ -12,7 +12,6 @@ class GrowthCompassConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
         from django.core import checks
-        from django.db.backends.signals import connection_created
 
         from growthcompass.db import monitoring, pooler
         from growthcompass.db.tables import discover_tables
@@ -22,8 +21,7 @@ class GrowthCompassConfig(AppConfig):
         discover_checks()
         discover_tables()
 
-        # Behind a transaction pooler: statement_timeout per transaction instead of at connect.
-        connection_created.connect(pooler.install_pooler_wrapper, dispatch_uid="growthcompass.db.pooler")
+        # What in DATABASES would break behind a transaction pooler (DATABASE_POOLER).
         checks.register(pooler.check_pooler_compatibility)
 
         if settings.QUERY_TRACKING:

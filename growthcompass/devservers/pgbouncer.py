@@ -105,7 +105,8 @@ class LocalPgBouncer:
 
     @property
     def log_file(self) -> Path:
-        assert self.root is not None
+        if self.root is None:
+            raise DevServerError("pgbouncer is not running")
         return self.root / "pgbouncer.log"
 
     # --- Life cycle --------------------------------------------------------------------
@@ -166,7 +167,8 @@ class LocalPgBouncer:
             return "(no log)"
 
     def _config(self) -> str:
-        assert self.root is not None
+        if self.root is None:
+            raise DevServerError("pgbouncer has no directory yet")
         upstream = f"host={self.host} port={self.port}" if self.host else f"port={self.port}"
         return "\n".join(
             [

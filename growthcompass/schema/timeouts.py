@@ -18,7 +18,7 @@ fails, so a pooled connection never keeps them.
 Behind a transaction pooler (``DATABASE_POOLER``) a session setting would stay
 on whichever server connection ran it, for other clients to inherit; there the
 values are set transaction-locally at the start of every transaction instead
-(``growthcompass.db.pooler.transaction_settings``). Statements that cannot run
+(``growthcompass.db.transaction_settings``). Statements that cannot run
 in a transaction block (``CREATE INDEX CONCURRENTLY``) then run under the
 server's defaults; migrate with ``DATABASE_URL`` set to the direct URL (and
 ``DATABASE_POOLER`` unset) to have the session settings cover them too.
@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from growthcompass.db import pooler
+from growthcompass.db import pooler, transaction_settings
 
 logger = logging.getLogger("growthcompass.schema")
 
@@ -58,7 +58,7 @@ def apply_migration_timeouts(connection: BaseDatabaseWrapper) -> None:
     if connection.vendor != "postgresql":
         return
     if pooler.pooler_of(connection.alias):
-        pooler.set_transaction_settings(
+        transaction_settings.set_transaction_settings(
             connection,
             {
                 "lock_timeout": f"{migration_lock_timeout_ms()}ms",
@@ -77,7 +77,7 @@ def apply_migration_timeouts(connection: BaseDatabaseWrapper) -> None:
 def reset_migration_timeouts(connection: BaseDatabaseWrapper) -> None:
     """Return both timeouts to the connection's defaults (its ``options``), if it is usable."""
     if connection.vendor == "postgresql" and pooler.pooler_of(connection.alias):
-        pooler.clear_transaction_settings(connection)
+        transaction_settings.clear_transaction_settings(connection)
         return
     if connection.vendor != "postgresql" or connection.connection is None or connection.needs_rollback:
         return

@@ -47,7 +47,8 @@ def temporary_alias(alias: str, config: dict[str, Any]) -> Iterator[BaseDatabase
 
 def _same_server(url: str, settings_dict: dict[str, Any]) -> bool:
     parts = urlsplit(url)
-    return (parts.hostname or "", str(parts.port or "")) == (settings_dict["HOST"] or "", str(settings_dict["PORT"] or ""))
+    server = (settings_dict["HOST"] or "", str(settings_dict["PORT"] or ""))
+    return (parts.hostname or "", str(parts.port or "")) == server
 
 
 @contextmanager

@@ -19,12 +19,12 @@ from courses.models import Term
 from growthcompass.db.exceptions import QueryTimeout
 from growthcompass.db.retry import backoff_delay, is_connection_lost, retry_read
 from tests.db.aliases import alias_for_url, suite_database_url
+from tests.db.servers import StreamingPair
 from tests.pgbouncer import behind_pooler_marker
 
 # PgBouncer replaces a server connection that died between transactions without the client noticing,
 # so the lost connection these tests provoke never reaches the retry logic (tests/db/test_pooler.py shows it).
 SERVER_LOSS_HIDDEN = behind_pooler_marker("a lost server connection is replaced by the pooler, unseen by the client")
-from tests.db.servers import StreamingPair
 
 # Run-time aliases are outside what a Django TestCase allows; nothing here writes to the test database.
 pytestmark = pytest.mark.usefixtures("db_unblocked")

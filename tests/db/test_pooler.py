@@ -13,11 +13,11 @@ from growthcompass.db.pooler import (
     TIMEOUT_KEY,
     behind_pooler,
     check_pooler_compatibility,
-    pooler_problems,
     pooler_of,
+    pooler_problems,
     session_connection_params,
-    transaction_settings,
 )
+from growthcompass.db.transaction_settings import PoolerCursor, transaction_settings
 from tests.pgbouncer import local_pgbouncer, pooled_connection, pooled_entry
 
 URL = "postgres://app:secret@pooler.internal:6432/gc"
@@ -37,6 +37,8 @@ def test_behind_pooler_moves_the_statement_timeout_out_of_the_startup_options() 
     assert entry[TIMEOUT_KEY] == 1234
     assert entry["DISABLE_SERVER_SIDE_CURSORS"] is True
     assert entry["OPTIONS"]["prepare_threshold"] is None
+    assert issubclass(entry["OPTIONS"]["cursor_factory"], PoolerCursor)
+    assert entry["OPTIONS"]["cursor_factory"].statement_timeout_ms == 1234
     assert entry[DIRECT_KEY] == {"host": "primary.internal", "port": 5432, "user": "app", "password": "secret"}
     assert plain["OPTIONS"]["options"] == "-c statement_timeout=1234", "the input entry is left as it was"
 
@@ -46,9 +48,15 @@ def test_behind_pooler_refuses_an_unknown_pooler() -> None:
         behind_pooler(database_from_url(URL), pooler="pgpool")
 
 
-def test_behind_pooler_refuses_a_direct_url_naming_another_database() -> None:
-    with pytest.raises(ImproperlyConfigured, match="DATABASE_DIRECT_URL names database 'other'"):
-        behind_pooler(database_from_url(URL), pooler="pgbouncer", direct=database_from_url(DIRECT[:-2] + "other"))
+def test_session_connections_open_the_alias_database_whatever_the_direct_url_names() -> None:
+    from django.db.utils import ConnectionHandler
+
+    entry = behind_pooler(
+        database_from_url(URL), pooler="pgbouncer", direct=database_from_url(DIRECT[:-2] + "other")
+    )
+    entry["NAME"] = "test_gc"  # as a test run renames it
+    params = session_connection_params(connection=ConnectionHandler({"default": entry})["default"])
+    assert (params["host"], params["port"], params["dbname"]) == ("primary.internal", 5432, "test_gc")
 
 
 def test_the_settings_module_applies_the_pooler_from_the_environment() -> None:
@@ -95,6 +103,7 @@ def test_the_check_lists_everything_incompatible_with_transaction_pooling() -> N
     entry["OPTIONS"]["prepare_threshold"] = 5
     entry["OPTIONS"]["assume_role"] = "owner"
     entry["DISABLE_SERVER_SIDE_CURSORS"] = False
+    entry["OPTIONS"]["server_side_binding"] = True
     messages = pooler_problems({"default": entry})
     by_id = {message.id: message.msg for message in messages}
     assert sorted(by_id) == [
@@ -103,6 +112,7 @@ def test_the_check_lists_everything_incompatible_with_transaction_pooling() -> N
         "growthcompass.E103",
         "growthcompass.E104",
         "growthcompass.E105",
+        "growthcompass.E106",
     ]
     assert "-c search_path=app" in by_id["growthcompass.E101"]
     assert "DISABLE_SERVER_SIDE_CURSORS" in by_id["growthcompass.E102"]
