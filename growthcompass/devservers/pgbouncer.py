@@ -205,7 +205,8 @@ def release_database(admin_conninfo: str, dbname: str) -> None:
     """Close PgBouncer's server connections to ``dbname`` (admin ``KILL``, then ``RESUME``), so it can be dropped."""
     import psycopg
 
-    with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+    # The admin console speaks only the simple query protocol: a client-side-binding cursor uses it.
+    with psycopg.connect(admin_conninfo, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
         conn.execute(f'KILL "{dbname}"')
         conn.execute(f'RESUME "{dbname}"')
 
