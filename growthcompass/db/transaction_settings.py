@@ -32,7 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.postgresql.base import Cursor as DjangoCursor
+
+# The client-side-binding cursor Django uses with psycopg 3 (django-stubs do not declare it).
+from django.db.backends.postgresql.base import Cursor as DjangoCursor  # type: ignore[attr-defined]
 from psycopg import pq
 
 _NO_TRANSACTION_BLOCK = re.compile(

@@ -105,7 +105,7 @@ def test_the_check_lists_everything_incompatible_with_transaction_pooling() -> N
     entry["DISABLE_SERVER_SIDE_CURSORS"] = False
     entry["OPTIONS"]["server_side_binding"] = True
     messages = pooler_problems({"default": entry})
-    by_id = {message.id: message.msg for message in messages}
+    by_id = {str(message.id): message.msg for message in messages}
     assert sorted(by_id) == [
         "growthcompass.E101",
         "growthcompass.E102",
