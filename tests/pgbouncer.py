@@ -29,11 +29,14 @@ def require_pgbouncer() -> None:
 def upstream_url(alias: str = "default") -> str:
     """A URL of the PostgreSQL server under ``alias`` itself (its direct URL when the suite runs behind a pooler)."""
     settings_dict = connections[alias].settings_dict
-    direct = settings_dict.get(DIRECT_KEY) or {}
-    host = direct.get("host", settings_dict.get("HOST") or "")
-    port = direct.get("port", settings_dict.get("PORT") or "")
-    user = direct.get("user", settings_dict.get("USER") or "postgres")
-    password = direct.get("password", settings_dict.get("PASSWORD") or "")
+    direct = settings_dict.get(DIRECT_KEY)
+    if direct:
+        # Only the direct route's own parts: the pooler's port must not leak into a socket path.
+        host, port = direct.get("host", ""), direct.get("port", "")
+        user, password = direct.get("user", "postgres"), direct.get("password", "")
+    else:
+        host, port = settings_dict.get("HOST") or "", settings_dict.get("PORT") or ""
+        user, password = settings_dict.get("USER") or "postgres", settings_dict.get("PASSWORD") or ""
     credentials = quote(str(user), safe="") + (f":{quote(str(password), safe='')}" if password else "")
     location = quote(str(host), safe="") + (f":{port}" if port else "")
     return f"postgres://{credentials}@{location}/{quote(str(settings_dict['NAME']), safe='')}"
