@@ -18,7 +18,8 @@ import os, sys, psycopg
 url = os.environ["DATABASE_URL"]
 with psycopg.connect(url, autocommit=True) as conn:
     port = conn.execute("SELECT inet_server_port()").fetchone()[0]
-print(os.environ["DATABASE_POOLER"], url.rsplit(":", 1)[1].split("/")[0] != str(port), os.environ["DATABASE_DIRECT_URL"])
+other_port = url.rsplit(":", 1)[1].split("/")[0] != str(port)
+print(os.environ["DATABASE_POOLER"], other_port, os.environ["DATABASE_DIRECT_URL"])
 sys.exit(3)
 """
 
