@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -50,6 +50,7 @@ from growthcompass.db.statement_settings import (
     install_statement_settings_wrapper,
     register_statement_setting,
 )
+from growthcompass.rls.context import RlsScope
 
 
 class _HasPk(Protocol):
@@ -129,6 +130,11 @@ def bind_audit_context(cursor: psycopg.Cursor[Any]) -> None:
     execute wrapper would.
     """
     bind_statement_settings(cursor)
+
+
+def audit_system_scope(scope: RlsScope) -> AbstractContextManager[AuditContext]:
+    """Record a row-level-security system scope (and its reason) in the audit context of its block."""
+    return audit_context(reason=scope.reason, rls=scope.kind)
 
 
 def _audit_payload() -> str | None:

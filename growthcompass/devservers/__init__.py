@@ -19,6 +19,7 @@ from growthcompass.devservers.postgres import (
     bin_dir,
     database_url,
     ensure_postgres,
+    ensure_postgres_roles,
     postgres_status,
     stop_postgres,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "bin_dir",
     "database_url",
     "ensure_postgres",
+    "ensure_postgres_roles",
     "ensure_redis",
     "postgres_status",
     "redis_status",
