@@ -2,11 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from growthcompass.db.roles import as_owner
 from tests.factories import StaffUserFactory
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings: None) -> None:
+    """pytest-django creates and migrates the test database as the owner of the tables (MIGRATION_DATABASE_URL)."""
+    _enter_owner()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Then every test connects as the application role, the one row-level security binds."""
+    with django_db_blocker.unblock():
+        _exit_owner()
+    yield
+    # Dropping the test database (without --reuse-db) is the owner's business again.
+    with django_db_blocker.unblock():
+        _enter_owner()
+
+
+_owner_blocks: list[AbstractContextManager[None]] = []
+
+
+def _enter_owner() -> None:
+    block = as_owner()
+    block.__enter__()
+    _owner_blocks.append(block)
+
+
+def _exit_owner() -> None:
+    _owner_blocks.pop().__exit__(None, None, None)
 
 
 @pytest.fixture

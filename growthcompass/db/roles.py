@@ -77,9 +77,9 @@ def _reset_connections(settings_dict: dict[str, Any]) -> None:
         if connection.settings_dict is not settings_dict:
             continue
         connection.close()
-        close_pool = getattr(connection, "close_pool", None)
-        if close_pool is not None:
-            close_pool()
+        # Only a pool that exists: asking for ``pool`` would create one just to close it.
+        if alias in getattr(connection, "_connection_pools", {}):
+            connection.close_pool()
 
 
 def ensure_application_role(conninfo: str | dict[str, Any], login_role: str) -> None:

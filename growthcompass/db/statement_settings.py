@@ -28,6 +28,7 @@ asyncio task) sees its own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,13 @@ import psycopg
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import pq
 
+# Statements PostgreSQL refuses inside a transaction block, which a prefix would make them part of
+# (a multi-statement string is one implicit transaction). None of them reads rows through a policy.
+_OUTSIDE_TRANSACTIONS = re.compile(
+    r"\s*(?:(?:CREATE|DROP)\s+(?:DATABASE|TABLESPACE|SUBSCRIPTION)\b|VACUUM\b|ALTER\s+SYSTEM\b"
+    r"|(?:CREATE|DROP)\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\b|REINDEX\b[^;]*\bCONCURRENTLY\b)",
+    re.IGNORECASE,
+)
 # Set on a DatabaseWrapper once a value may have been bound in its current transaction.
 _MAY_BE_BOUND = "_gc_statement_settings_may_be_bound"
 
@@ -121,7 +129,7 @@ def statement_settings_wrapper(
     if not inside:
         # Autocommit: nothing survives from the previous statement's transaction.
         setattr(connection, _MAY_BE_BOUND, False)
-        if values is None:
+        if values is None or (isinstance(sql, str) and _OUTSIDE_TRANSACTIONS.match(sql)):
             return execute(sql, params, many, context)
     elif values is None and not getattr(connection, _MAY_BE_BOUND, False):
         return execute(sql, params, many, context)

@@ -36,9 +36,24 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT CASE WHEN current_setting('growthcompass.rls_kind', true) = 'teacher'
               THEN nullif(current_setting('growthcompass.rls_user', true), '')::bigint END
 $$;
+-- TRUNCATE is not subject to row-level security, so the application role is never granted it;
+-- maintenance (seed_demo --reset) empties tables through this function, in a system scope only.
+CREATE OR REPLACE FUNCTION gc_system_truncate(tables text[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+  IF current_setting('growthcompass.rls_kind', true) IS DISTINCT FROM 'system' THEN
+    RAISE EXCEPTION 'gc_system_truncate needs a system scope (rls_system_context)'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  EXECUTE 'TRUNCATE ' || (SELECT string_agg(quote_ident(t), ', ') FROM unnest(tables) AS t);
+END
+$$;
+REVOKE ALL ON FUNCTION gc_system_truncate(text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION gc_system_truncate(text[]) TO growthcompass_app;
 """
 
 DROP_FUNCTIONS = """
+DROP FUNCTION IF EXISTS gc_system_truncate(text[]);
 DROP FUNCTION IF EXISTS gc_rls_teacher_id();
 DROP FUNCTION IF EXISTS gc_rls_is_admin();
 DROP FUNCTION IF EXISTS gc_rls_sees_all();
