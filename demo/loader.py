@@ -242,8 +242,10 @@ class PlanLoader:
         with self.connection.cursor() as cursor:
             if staged:
                 cursor.execute(
-                    sql.SQL("CREATE TEMP TABLE {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP").format(
-                        stage=sql.Identifier(target.name), table=sql.Identifier(table.name)
+                    sql.SQL("CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA").format(
+                        stage=sql.Identifier(target.name),
+                        table=sql.Identifier(table.name),
+                        columns=sql.SQL(", ").join(sql.Identifier(column) for column in table.columns),
                     )
                 )
             with cursor.copy(target.copy_statement()) as copy:

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from growthcompass.db.roles import as_owner
+from growthcompass.db.roles import APPLICATION_ROLE, as_owner
 from tests.factories import StaffUserFactory
 
 
@@ -24,6 +24,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings: None) -> None:
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """Then every test connects as the application role, the one row-level security binds."""
     with django_db_blocker.unblock():
+        _allow_function_call_counting()
         _exit_owner()
     yield
     # Dropping the test database (without --reuse-db) is the owner's business again.
@@ -55,3 +56,23 @@ def staff_client(staff_user: User) -> Client:
     client = Client()
     client.force_login(staff_user)
     return client
+
+
+@pytest.fixture
+def as_table_owner(transactional_db: None) -> Iterator[None]:
+    """The test runs as the owner of the tables: for DDL and superuser-only settings, which the application
+    role may not use. Transactional (a role switch needs a fresh connection): undo any DDL in the test."""
+    with as_owner():
+        yield
+
+
+def _allow_function_call_counting() -> None:
+    """Let the application role turn on ``track_functions`` (a superuser setting), which the audit cost tests use.
+
+    PostgreSQL 15+ grants a setting on its own; the grant is cluster-wide and
+    lets the role do nothing but count function calls.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"GRANT SET ON PARAMETER track_functions TO {APPLICATION_ROLE}")

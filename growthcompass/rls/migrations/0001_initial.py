@@ -37,12 +37,13 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
               THEN nullif(current_setting('growthcompass.rls_user', true), '')::bigint END
 $$;
 -- TRUNCATE is not subject to row-level security, so the application role is never granted it;
--- maintenance (seed_demo --reset) empties tables through this function, in a system scope only.
+-- maintenance (seed_demo --reset) empties tables through this function, in a system or
+-- administrator scope only.
 CREATE OR REPLACE FUNCTION gc_system_truncate(tables text[]) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
-  IF current_setting('growthcompass.rls_kind', true) IS DISTINCT FROM 'system' THEN
-    RAISE EXCEPTION 'gc_system_truncate needs a system scope (rls_system_context)'
+  IF NOT gc_rls_is_admin() THEN
+    RAISE EXCEPTION 'gc_system_truncate needs a system or administrator scope (rls_system_context)'
       USING ERRCODE = 'insufficient_privilege';
   END IF;
   EXECUTE 'TRUNCATE ' || (SELECT string_agg(quote_ident(t), ', ') FROM unnest(tables) AS t);
