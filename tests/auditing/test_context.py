@@ -222,7 +222,6 @@ def test_middleware_attributes_an_authenticated_request_and_not_an_anonymous_one
     # An administrator: the middleware's row-level-security scope lets them rename a term.
     user = UserFactory.create(is_superuser=True)
     term = TermFactory.create()
-    settings.RLS_FALLBACK_CONTEXT = None  # as in an application: no user, no scope
 
     def view(request: HttpRequest) -> HttpResponse:
         _rename(term, f"by {request.method} as {request.user}")
@@ -233,8 +232,10 @@ def test_middleware_attributes_an_authenticated_request_and_not_an_anonymous_one
     signed_in.user = user
     anonymous = RequestFactory().get("/elsewhere/")
     anonymous.user = AnonymousUser()
+    settings.RLS_FALLBACK_CONTEXT = None  # as in an application: no user, no scope
     middleware(signed_in)
     middleware(anonymous)
+    settings.RLS_FALLBACK_CONTEXT = "system"  # the test reads the audit log
 
     # The anonymous request has no row-level-security scope: its rename changed no row.
     [attributed] = new_entries("terms", operation="UPDATE")
