@@ -39,3 +39,21 @@ class RlsConfig(AppConfig):
             grant_application_privileges(using=using)
 
         post_migrate.connect(_grant, dispatch_uid="growthcompass.rls.grants", weak=False)
+        _answer_404_for_hidden_rows()
+
+
+def _answer_404_for_hidden_rows() -> None:
+    """The admin answers 404 for a row the scope hides, as for one that does not exist.
+
+    Django's admin redirects to its index with "<model> with ID ... doesn't
+    exist" for an object its queryset does not return; row-level security makes
+    another teacher's student such an object. A 404 names nothing and tells a
+    hidden row from a missing one no better than the redirect did.
+    """
+    from django.contrib.admin.options import ModelAdmin
+    from django.http import Http404
+
+    def not_found(self: ModelAdmin[Any], request: Any, opts: Any, object_id: str) -> Any:
+        raise Http404(f"No {opts.verbose_name} with this id.")
+
+    ModelAdmin._get_obj_does_not_exist_redirect = not_found  # type: ignore[method-assign]

@@ -151,6 +151,19 @@ def scope_for_user(user: Any) -> RlsScope | None:
     return scope
 
 
+def shared_cache_allowed() -> bool:
+    """Whether reads may go through the shared cache: only in a scope that sees every domain row.
+
+    Every cached value was loaded in such a scope, so it may be handed only to
+    one (administrators, office staff and system maintenance see the same
+    domain rows). A teacher's reads, and reads with no scope, go to PostgreSQL,
+    whose policies filter them, and are never stored: no entry can hand a row
+    to a user who may not see it, nor cache a row's absence for everybody.
+    """
+    scope = current_scope()
+    return scope is not None and scope.sees_all
+
+
 def _kind_value() -> str | None:
     scope = current_scope()
     return scope.kind if scope is not None else None
