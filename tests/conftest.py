@@ -76,3 +76,18 @@ def _allow_function_call_counting() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(f"GRANT SET ON PARAMETER track_functions TO {APPLICATION_ROLE}")
+
+
+@pytest.fixture(scope="module")
+def module_as_owner(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Every test of the module runs as the owner of the tables: migrations, DDL, ANALYZE.
+
+    Module-scoped, so it switches before any test's transaction begins; use it as
+    ``pytestmark = pytest.mark.usefixtures("module_as_owner")`` for tests whose subject is
+    the schema, not row-level security.
+    """
+    with django_db_blocker.unblock():
+        _enter_owner()
+    yield
+    with django_db_blocker.unblock():
+        _exit_owner()

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError
+from django.db import DatabaseError, connections
 
 from growthcompass.rls.checks import rls_report
 
@@ -22,6 +22,10 @@ class Command(BaseCommand):
         parser.add_argument("--database", default="default", help="Database alias to check (default: default).")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["database"] not in connections:
+            raise CommandError(
+                f"Unknown database alias {options['database']!r}; known: {', '.join(connections.settings)}."
+            )
         try:
             report = rls_report(using=options["database"])
         except DatabaseError as exc:
