@@ -53,7 +53,8 @@ def as_owner(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     """
     owner = owner_database()
     connection = connections[using]
-    if owner is None or getattr(connection, _AS_OWNER, False):
+    if owner is None or getattr(connection, _AS_OWNER, False) or not same_server(connection.settings_dict, owner):
+        # Another server (an alias of its own) is not the owner URL's: its own role migrates it.
         yield
         return
     if connection.in_atomic_block:
@@ -69,6 +70,14 @@ def as_owner(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
         _reset_connections(settings_dict)
         settings_dict.update(saved)
         setattr(connection, _AS_OWNER, False)
+
+
+def same_server(database: dict[str, Any], owner: dict[str, Any]) -> bool:
+    """Whether ``database`` is on the server ``owner`` reaches (host and port; the name may differ: a test database)."""
+    return (database.get("HOST") or "", str(database.get("PORT") or "")) == (
+        owner.get("HOST") or "",
+        str(owner.get("PORT") or ""),
+    )
 
 
 def _reset_connections(settings_dict: dict[str, Any]) -> None:
@@ -135,7 +144,7 @@ def ensure_owner_created_application_role(using: str = DEFAULT_DB_ALIAS) -> None
         return
     database = connections[using].settings_dict
     login_role = database.get("USER") or APPLICATION_ROLE
-    if login_role == owner.get("USER"):
+    if login_role == owner.get("USER") or not same_server(database, owner):
         return
     target = {**owner, "NAME": database["NAME"]}
     try:
