@@ -44,6 +44,8 @@ _OUTSIDE_TRANSACTIONS = re.compile(
     r"|(?:CREATE|DROP)\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\b|REINDEX\b[^;]*\bCONCURRENTLY\b)",
     re.IGNORECASE,
 )
+# A statement that must come first in its transaction; the statement after it carries the prefix.
+_FIRST_IN_TRANSACTION = re.compile(r"\s*SET\s+TRANSACTION\b", re.IGNORECASE)
 # Set on a DatabaseWrapper once a value may have been bound in its current transaction.
 _MAY_BE_BOUND = "_gc_statement_settings_may_be_bound"
 
@@ -75,6 +77,19 @@ def register_statement_setting(setting: StatementSetting) -> None:
     )
 
 
+def strip_statement_settings(text: str) -> str:
+    """``text`` without the wrapper's ``SELECT set_config(...);`` prefix.
+
+    The wrapper runs outermost, so the execute wrappers inside it (query
+    tracking, the queryset cache's write notes) see the prefixed statement;
+    they read the caller's statement through this.
+    """
+    for prefix in (_prefix_sql, _prefix_named_sql):
+        if prefix and text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
+
+
 def current_values() -> list[str] | None:
     """Every registered setting's value ('' for an inactive one), or None when none is active."""
     values = [setting.value() for setting in _settings]
@@ -100,9 +115,9 @@ def bind_now(connection: BaseDatabaseWrapper) -> None:
     if not _settings or not in_transaction(connection) or not transaction_usable(connection):
         return
     setattr(connection, _MAY_BE_BOUND, True)
-    with connection.cursor() as cursor:
-        # The execute wrapper prefixes this statement too, with the same values.
-        cursor.execute("SELECT 1")
+    # Straight to psycopg: a bookkeeping statement, not one the query tracking should count.
+    with connection.connection.cursor() as cursor:
+        bind_statement_settings(cursor)
 
 
 def in_transaction(connection: BaseDatabaseWrapper) -> bool:
@@ -133,7 +148,7 @@ def statement_settings_wrapper(
             return execute(sql, params, many, context)
     elif values is None and not getattr(connection, _MAY_BE_BOUND, False):
         return execute(sql, params, many, context)
-    if not _can_prefix(context["cursor"], connection):
+    if not _can_prefix(context["cursor"], connection) or (isinstance(sql, str) and _FIRST_IN_TRANSACTION.match(sql)):
         return execute(sql, params, many, context)
     bound = values or [""] * len(_settings)
     if inside:
