@@ -36,9 +36,15 @@ def point_at_bench_database(*, fresh: bool = False) -> str:
         url = ensure_postgres(REPO_ROOT, dbname="growthcompass_bench")
     else:
         url = bench_database_url(url)
+    # With an owner URL (row-level security: the application role owns nothing and creates no
+    # database), the owner creates the bench database and migrates it.
+    owner_url = os.environ.get("MIGRATION_DATABASE_URL")
+    admin_url = bench_database_url(owner_url) if owner_url else url
+    if owner_url:
+        os.environ["MIGRATION_DATABASE_URL"] = admin_url
     if fresh:
-        drop_database(url)
-    create_database_if_missing(url)
+        drop_database(admin_url)
+    create_database_if_missing(admin_url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growthcompass.settings")
     os.environ.setdefault("CACHE_KEY_PREFIX", "gc-bench")
