@@ -100,9 +100,14 @@ def ensure_application_role(conninfo: str | dict[str, Any], login_role: str) -> 
     """
     kwargs = conninfo if isinstance(conninfo, dict) else {"conninfo": conninfo}
     with psycopg.connect(**kwargs, autocommit=True) as conn:
-        existing = {row[0] for row in conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)",
-                                                   ([APPLICATION_ROLE, login_role],)).fetchall()}
+        rows = conn.execute(
+            "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY(%s)", ([APPLICATION_ROLE, login_role],)
+        ).fetchall()
+        existing = {row[0] for row in rows}
         try:
+            if login_role == APPLICATION_ROLE and (APPLICATION_ROLE, False) in rows:
+                # Created NOLOGIN by the rls migration; the application logs in as it here.
+                conn.execute(sql.SQL("ALTER ROLE {} LOGIN").format(sql.Identifier(APPLICATION_ROLE)))
             if APPLICATION_ROLE not in existing:
                 login = sql.SQL("LOGIN" if login_role == APPLICATION_ROLE else "NOLOGIN")
                 conn.execute(

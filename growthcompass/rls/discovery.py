@@ -15,4 +15,7 @@ def discover_policies() -> None:
         name = f"{app_config.name}.rls"
         if app_config.name == "growthcompass.rls" or find_spec(name) is None:
             continue
-        register_module(app_config.label, import_module(name))
+        module = import_module(name)
+        # ``growthcompass.rls`` itself is found as the ``growthcompass`` app's "rls.py".
+        if hasattr(module, "RLS_TABLES") or hasattr(module, "POLICIES"):
+            register_module(app_config.label, module)
