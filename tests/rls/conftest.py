@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.cache.conftest import cache_store, test_caches  # noqa: F401 - the cache tests' private store
 from tests.rls.school import School, build_school
 
 
