@@ -242,7 +242,9 @@ class PlanLoader:
         with self.connection.cursor() as cursor:
             if staged:
                 cursor.execute(
-                    sql.SQL("CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA").format(
+                    sql.SQL(
+                        "CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
+                    ).format(
                         stage=sql.Identifier(target.name),
                         table=sql.Identifier(table.name),
                         columns=sql.SQL(", ").join(sql.Identifier(column) for column in table.columns),

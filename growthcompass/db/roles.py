@@ -88,7 +88,7 @@ def _reset_connections(settings_dict: dict[str, Any]) -> None:
         connection.close()
         # Only a pool that exists: asking for ``pool`` would create one just to close it.
         if alias in getattr(connection, "_connection_pools", {}):
-            connection.close_pool()
+            connection.close_pool()  # type: ignore[attr-defined]
 
 
 def ensure_application_role(conninfo: str | dict[str, Any], login_role: str) -> None:

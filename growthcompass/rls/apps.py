@@ -56,4 +56,4 @@ def _answer_404_for_hidden_rows() -> None:
     def not_found(self: ModelAdmin[Any], request: Any, opts: Any, object_id: str) -> Any:
         raise Http404(f"No {opts.verbose_name} with this id.")
 
-    ModelAdmin._get_obj_does_not_exist_redirect = not_found  # type: ignore[method-assign]
+    ModelAdmin._get_obj_does_not_exist_redirect = not_found  # type: ignore[attr-defined]

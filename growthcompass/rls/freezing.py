@@ -48,7 +48,8 @@ def migration_source(
     extra_doc: str = "",
 ) -> str:
     policies = "".join(
-        f"    Policy(table={p.table!r}, name={p.name!r}, command={p.command!r}, using={p.using!r}, check={p.check!r}),\n"
+        f"    Policy(table={p.table!r}, name={p.name!r}, command={p.command!r}, "
+        f"using={p.using!r}, check={p.check!r}),\n"
         for p in declaration.policies
     )
     functions = ""

@@ -14,7 +14,6 @@ import os
 import subprocess
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import connection
 
@@ -22,7 +21,6 @@ from courses.models import Enrollment
 from dashboards.models import StudentMetrics
 from dashboards.refresh import materialized_view_refresh
 from growthcompass.cache.generations import TableGenerations
-from growthcompass.cache.listener import listener_connection_params
 from growthcompass.cache.querysets import cached, cached_count
 from students.models import Guardian, Student
 from tests.cache.conftest import ListenerHandle, wipe

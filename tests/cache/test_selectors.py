@@ -5,15 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
 
 from courses.models import EnrollmentStatus
 from courses.selectors import course_roster, courses_active, courses_by_ids, student_active_enrollments
+from dashboards.refresh import materialized_view_refresh
 from dashboards.selectors import student_metrics
 from students.models import GuardianRelationship
 from students.selectors import student_get, student_guardians
 from tests.cache.conftest import the_course, the_student
-from dashboards.refresh import materialized_view_refresh
 from tests.factories import (
     CourseFactory,
     EnrollmentFactory,

@@ -42,13 +42,13 @@ def pool_of_two(leak_replica: None) -> Iterator[None]:
     saved = {}
     for alias in ALIASES:
         connection = connections[alias]
-        connection.close_pool()
+        connection.close_pool()  # type: ignore[attr-defined]
         pool = connection.settings_dict["OPTIONS"]["pool"]
         saved[alias] = dict(pool)
         pool.update(min_size=1, max_size=2, timeout=30)
     yield
     for alias in ALIASES:
-        connections[alias].close_pool()
+        connections[alias].close_pool()  # type: ignore[attr-defined]
         connections[alias].settings_dict["OPTIONS"]["pool"] = saved[alias]
 
 
