@@ -21,9 +21,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import CommandError, CommandParser
+from django.db import DatabaseError
 
 from growthcompass.command_arguments import text
 from growthcompass.rls.context import RlsScope, rls_context, rls_system_context
@@ -57,9 +59,19 @@ def resolve_user(value: str) -> AbstractBaseUser:
 def command_scope(options: Mapping[str, Any], *, command: str) -> Iterator[RlsScope | None]:
     """``--as-user``'s scope when given, else a system scope for ``manage.py <command>``."""
     value = options.get("as_user")
-    if value:
-        with rls_context(user=resolve_user(str(value))) as scope:
+    try:
+        if value:
+            with rls_context(user=resolve_user(str(value))) as scope:
+                yield scope
+            return
+        with rls_system_context(reason=f"manage.py {command}") as scope:
             yield scope
-        return
-    with rls_system_context(reason=f"manage.py {command}") as scope:
-        yield scope
+    except (DatabaseError, psycopg.Error) as exc:
+        # A refusal by a policy (or a scope-checking function) is bad input, not a crash: one line.
+        # Django wraps psycopg's error; code on the raw connection (the demo loader) raises it as is.
+        refusal = exc if isinstance(exc, psycopg.errors.InsufficientPrivilege) else exc.__cause__
+        if not isinstance(refusal, psycopg.errors.InsufficientPrivilege):
+            raise
+        who = f"--as-user {value}" if value else "the system scope"
+        first_line = str(refusal).strip().splitlines()[0]
+        raise CommandError(f"{command}: refused for {who} by row-level security ({first_line}).") from exc
