@@ -1,4 +1,4 @@
-"""Row-level security of the attendance app, frozen from attendance/rls.py (manage.py rls_migration).
+"""Row-level security of the attendance app, frozen from attendance/rls.py (growthcompass.rls.freezing.migration_source).
 
 """
 

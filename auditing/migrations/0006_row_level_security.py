@@ -1,4 +1,4 @@
-"""Row-level security of the auditing app, frozen from auditing/rls.py (manage.py rls_migration).
+"""Row-level security of the auditing app, frozen from auditing/rls.py (growthcompass.rls.freezing.migration_source).
 
 """
 

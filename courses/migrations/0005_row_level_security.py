@@ -1,4 +1,4 @@
-"""Row-level security of the courses app, frozen from courses/rls.py (manage.py rls_migration).
+"""Row-level security of the courses app, frozen from courses/rls.py (growthcompass.rls.freezing.migration_source).
 
 """
 

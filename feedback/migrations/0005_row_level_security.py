@@ -1,4 +1,4 @@
-"""Row-level security of the feedback app, frozen from feedback/rls.py (manage.py rls_migration).
+"""Row-level security of the feedback app, frozen from feedback/rls.py (growthcompass.rls.freezing.migration_source).
 
 """
 

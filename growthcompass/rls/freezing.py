@@ -1,6 +1,6 @@
 """Write an app's current declaration (``<app>/rls.py``) into a migration, frozen as literals.
 
-``manage.py rls_migration <app>`` uses it: the migration keeps the tables and
+The migration keeps the tables and
 policies as they were declared when it was written, and renders their SQL
 with ``apply_sql`` / ``remove_sql``. A test compares each app's last frozen
 declaration with its ``rls.py``, the way ``makemigrations --check`` compares
@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 from growthcompass.rls.policies import AppDeclaration
 
-_TEMPLATE = '''"""Row-level security of the {app_label} app, frozen from {app_label}/rls.py (manage.py rls_migration).
+_TEMPLATE = '''"""Row-level security of the {app_label} app, frozen from {app_label}/rls.py.
+
+Written by growthcompass.rls.freezing.migration_source.
 
 {extra}"""
 

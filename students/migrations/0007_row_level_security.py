@@ -1,4 +1,4 @@
-"""Row-level security of the students app, frozen from students/rls.py (manage.py rls_migration).
+"""Row-level security of the students app, frozen from students/rls.py (growthcompass.rls.freezing.migration_source).
 
 """
 

@@ -73,3 +73,22 @@ def test_a_teachers_as_user_cannot_reset_the_demo_data(school: School) -> None:
     with pytest.raises(CommandError, match="refused for --as-user teacher-a by row-level security"):
         call_command("seed_demo", "--students", "5", "--reset", "--as-user", school.a.teacher.username,
                      stdout=io.StringIO())  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rls_apply_restores_a_dropped_policy(as_table_owner: None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute('DROP POLICY "guardians_teacher_read" ON guardians')
+    assert "policy guardians_teacher_read on guardians is missing (migrate, or manage.py rls_apply)" in (
+        rls_report().problems
+    )
+    out = io.StringIO()
+    call_command("rls_apply", "--table", "guardians", stdout=out)
+    assert "re-applied to 1 table(s)" in out.getvalue()
+    # (The report runs as the owner here, so it also names the superuser: only the policy matters.)
+    assert not any("guardians_teacher_read" in problem for problem in rls_report().problems)
+
+
+def test_rls_apply_refuses_an_undeclared_table_in_one_line() -> None:
+    with pytest.raises(CommandError, match="Not a declared table: auth_user"):
+        call_command("rls_apply", "--table", "auth_user")

@@ -1,4 +1,4 @@
-"""Row-level security of the registry_app app, frozen from registry_app/rls.py (manage.py rls_migration).
+"""Row-level security of the registry_app app, frozen from registry_app/rls.py (growthcompass.rls.freezing.migration_source).
 
 """
 
