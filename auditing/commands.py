@@ -10,7 +10,7 @@ A data-changing command adds the option and wraps its work::
             ...
 
 Without ``--as-user`` the changes still carry the command's name in the audit
-context, with a NULL user.
+context, with a NULL user, and run in a system scope of row-level security.
 """
 
 from __future__ import annotations
@@ -19,43 +19,31 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandParser
 
 from auditing.context import AuditContext, audit_context
-from growthcompass.command_arguments import text
+from growthcompass.rls.commands import add_scope_arguments, command_scope, resolve_user
+
+__all__ = ["add_as_user_argument", "audit_context_from_options", "resolve_user"]
 
 
 def add_as_user_argument(parser: CommandParser) -> None:
-    parser.add_argument(
-        "--as-user",
-        type=text(150),
-        metavar="ID|USERNAME",
-        help="Record this user as the author of the changes in the audit log.",
-    )
-
-
-def resolve_user(value: str) -> AbstractBaseUser:
-    """The user named by an id or a username; ``CommandError`` when there is none."""
-    model = get_user_model()
-    value = value.strip()
-    user = None
-    if value.isdigit():
-        user = model._default_manager.filter(pk=int(value)).first()
-    if user is None:
-        user = model._default_manager.filter(**{model.USERNAME_FIELD: value}).first()
-    if user is None:
-        raise CommandError(f"No user with id or username {value!r}.")
-    return user
+    add_scope_arguments(parser)
 
 
 @contextmanager
 def audit_context_from_options(
     options: Mapping[str, Any], *, command: str, reason: str | None = None
 ) -> Iterator[AuditContext]:
-    """``audit_context`` for a command run: ``--as-user`` (if given), the command name and ``reason``."""
+    """``audit_context`` for a command run: ``--as-user`` (if given), the command name and ``reason``.
+
+    It declares the command's row-level-security scope too (``command_scope``):
+    ``--as-user``'s, else a system scope.
+    """
     value = options.get("as_user")
     user = resolve_user(str(value)) if value else None
-    with audit_context(user=user.pk if user is not None else None, command=command, reason=reason) as context:
+    with (
+        audit_context(user=user.pk if user is not None else None, command=command, reason=reason) as context,
+        command_scope(options, command=command),
+    ):
         yield context

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connections
 
+from dashboards.models import stored_view
 from dashboards.refresh import MATERIALIZED_VIEWS, view_age
 from growthcompass.health import CheckResult, human_duration, register
 
@@ -14,9 +15,11 @@ def materialized_views_check() -> CheckResult:
     limit = settings.VIEWS_MAX_AGE_S
     with connections["default"].cursor() as cursor:
         cursor.execute(
-            "SELECT matviewname, ispopulated FROM pg_matviews WHERE matviewname = ANY(%s)", [list(MATERIALIZED_VIEWS)]
+            "SELECT matviewname, ispopulated FROM pg_matviews WHERE matviewname = ANY(%s)",
+            [[stored_view(view) for view in MATERIALIZED_VIEWS]],
         )
-        populated = dict(cursor.fetchall())
+        stored = dict(cursor.fetchall())
+    populated = {view: stored[stored_view(view)] for view in MATERIALIZED_VIEWS if stored_view(view) in stored}
     problems = []
     data = {}
     for view in MATERIALIZED_VIEWS:

@@ -38,6 +38,16 @@ ATTENDANCE_WEEKLY_VIEW = "attendance_weekly_mv"
 FEEDBACK_TREND_VIEW = "feedback_trend_mv"
 
 
+def stored_view(view: str) -> str:
+    """The materialized view holding ``view``'s rows; ``view`` itself is the security-barrier view over it.
+
+    Readers use ``view`` (row-level security filters it); only the refresh,
+    through the owner's ``gc_refresh_materialized_view``, and the catalog
+    (``pg_matviews``) name the stored one (dashboards migration 0004).
+    """
+    return f"{view}_rows"
+
+
 class StudentMetricsQuerySet(models.QuerySet["StudentMetrics"]):
     def in_grade(self, grade: int) -> StudentMetricsQuerySet:
         return self.filter(grade_level=grade)

@@ -21,7 +21,13 @@ from django.db import DatabaseError, OperationalError, connections, transaction
 from django.utils import timezone
 from psycopg import sql
 
-from dashboards.models import ATTENDANCE_WEEKLY_VIEW, FEEDBACK_TREND_VIEW, STUDENT_METRICS_VIEW, ViewRefresh
+from dashboards.models import (
+    ATTENDANCE_WEEKLY_VIEW,
+    FEEDBACK_TREND_VIEW,
+    STUDENT_METRICS_VIEW,
+    ViewRefresh,
+    stored_view,
+)
 
 __all__ = [
     "MATERIALIZED_VIEWS",
@@ -135,15 +141,13 @@ def materialized_view_refresh(
                 [settings.TIME_ZONE, str(settings.VIEWS_REFRESH_STATEMENT_TIMEOUT_MS)],
             )
             _acquire_refresh_lock(cursor, view, key, wait=wait, wait_timeout_s=wait_timeout_s)
-            cursor.execute("SELECT ispopulated FROM pg_matviews WHERE matviewname = %s", [view])
+            cursor.execute("SELECT ispopulated FROM pg_matviews WHERE matviewname = %s", [stored_view(view)])
             row = cursor.fetchone()
             if row is None:
                 raise DatabaseError(f"materialized view {view} does not exist; run manage.py migrate")
             concurrent = concurrently and bool(row[0])
-            refresh = sql.SQL("REFRESH MATERIALIZED VIEW {concurrently}{view}").format(
-                concurrently=sql.SQL("CONCURRENTLY " if concurrent else ""), view=sql.Identifier(view)
-            )
-            cursor.execute(refresh.as_string())
+            # The application role owns no view: the owner's function refreshes (sees-all scopes only).
+            cursor.execute("SELECT gc_refresh_materialized_view(%s, %s)", [stored_view(view), concurrent])
             cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(view)).as_string())
             row_count = int(cursor.fetchone()[0])
     except RefreshAlreadyRunning:

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "growthcompass.cache",
     "growthcompass.schema",
     "growthcompass.partitions",
+    "growthcompass.rls",
     "students",
     "courses",
     "attendance",
@@ -110,6 +111,7 @@ DEVDATA_DIR = DEVSERVERS_ROOT / ".devdata"
 DEVSERVERS_AUTOSTART = env_bool("DEVSERVERS_AUTOSTART", True)
 
 _database_url = env_str("DATABASE_URL")
+_embedded_owner_url: str | None = None
 _database_variable = "DATABASE_URL"
 if not _database_url and (_pg_url := url_from_pg_environment()):
     _database_url, _database_variable = _pg_url, "PGHOST/PGDATABASE"
@@ -119,9 +121,12 @@ if not _database_url:
             "DATABASE_URL (or DATABASE_URL_FILE) must be set when DJANGO_ENV=production "
             "(or PGHOST/PGDATABASE and the other PG* variables)"
         )
-    from growthcompass.devservers import embedded_database_url, ensure_postgres
+    from growthcompass.devservers import embedded_database_urls, ensure_postgres_roles
 
-    _database_url = (ensure_postgres if DEVSERVERS_AUTOSTART else embedded_database_url)(DEVSERVERS_ROOT)
+    # The embedded server has both roles: the application's (row-level security applies)
+    # and the owner's, which migrates (growthcompass.db.roles).
+    _start_postgres = ensure_postgres_roles if DEVSERVERS_AUTOSTART else embedded_database_urls
+    _database_url, _embedded_owner_url = _start_postgres(DEVSERVERS_ROOT)
 
 # Pool, timeouts (DB_POOL_*, DB_STATEMENT_TIMEOUT_MS, DB_CONNECT_TIMEOUT) and TLS
 # rules shared by the primary and the replica: in production a non-local
@@ -129,6 +134,14 @@ if not _database_url:
 # DATABASE_SSLMODE chooses the mode explicitly.
 _connection_options = connection_options_from_environment(production=IS_PRODUCTION)
 DATABASES = {"default": database_from_url(_database_url, variable=_database_variable, **_connection_options)}
+# The owner of the tables, for migrations and flush (growthcompass.db.roles.as_owner); unset: the
+# DATABASE_URL role does everything, and `rls_check` reports it.
+_migration_url = env_str("MIGRATION_DATABASE_URL") or _embedded_owner_url
+MIGRATION_DATABASE = (
+    database_from_url(_migration_url, variable="MIGRATION_DATABASE_URL", **_connection_options)
+    if _migration_url
+    else None
+)
 _replica_url = env_str("REPLICA_DATABASE_URL")
 if _replica_url:
     DATABASES["replica"] = replica_from_url(_replica_url, testing=DJANGO_ENV == "test", **_connection_options)
@@ -270,6 +283,15 @@ AUDIT_RETENTION_MONTHS = env_int("AUDIT_RETENTION_MONTHS", 0, minimum=0)
 PARTITIONS_AHEAD = env_int("PARTITIONS_AHEAD", 3, minimum=1)
 # How long partition DDL (partitions_maintain, audit_prune) waits for a table lock.
 PARTITIONS_LOCK_TIMEOUT_MS = env_int("PARTITIONS_LOCK_TIMEOUT_MS", 5_000, minimum=1)
+
+# --- Row-level security (growthcompass.rls, docs/row-level-security.md) --------------------
+# The scope a statement runs in when no rls_context / rls_system_context is active: None (fail
+# closed: no rows, refused writes). tests/suite_settings.py sets "system" for the suite's older
+# tests; never set it in an application.
+RLS_FALLBACK_CONTEXT: str | None = None
+# Groups whose members see every row (administrators also the audit log) and every domain row.
+RLS_ADMINISTRATORS_GROUP = env_str("RLS_ADMINISTRATORS_GROUP", "administrators") or "administrators"
+RLS_OFFICE_GROUP = env_str("RLS_OFFICE_GROUP", "office") or "office"
 
 # --- Migrations (growthcompass.schema) -------------------------------------------------
 # How long a migration waits for a table lock before failing instead of queueing

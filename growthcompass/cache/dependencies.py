@@ -30,6 +30,7 @@ from typing import Any
 from django.db import connections
 
 from growthcompass.cache.table_triggers import TRIGGER_NAME
+from growthcompass.db.statement_settings import strip_statement_settings
 
 __all__ = [
     "Catalog",
@@ -77,9 +78,9 @@ def derived_tables() -> dict[str, frozenset[str]]:
 def statement_text(sql: Any) -> str:
     """The text of a statement Django was given: a string, or a ``psycopg.sql`` composition."""
     if isinstance(sql, str):
-        return sql
+        return strip_statement_settings(sql)
     as_string = getattr(sql, "as_string", None)
-    return str(as_string(None)) if as_string is not None else str(sql)
+    return strip_statement_settings(str(as_string(None)) if as_string is not None else str(sql))
 
 
 def quoted_identifiers(statement: str) -> set[str]:

@@ -65,6 +65,7 @@ from growthcompass.cache.pending import PendingInvalidations
 from growthcompass.cache.registry import family_names
 from growthcompass.cache.transactions import has_uncommitted_writes, may_store_loaded_values, written_in_transaction
 from growthcompass.redis_hash import RedisHash
+from growthcompass.rls.context import shared_cache_allowed
 
 __all__ = ["CacheStore"]
 
@@ -138,7 +139,7 @@ class CacheStore:
         name = family.name
         key = self.keys.entry(name, ident)
         counts = self.counters.of(name)
-        if has_uncommitted_writes() and written_in_transaction(name, ident):
+        if (has_uncommitted_writes() and written_in_transaction(name, ident)) or not shared_cache_allowed():
             return family.load_many([ident]).get(ident)
         now = time.monotonic()
         local = self.local if family.local else None
@@ -247,6 +248,9 @@ class CacheStore:
         result: dict[int, T] = {}
         if not wanted:
             return result
+        if not shared_cache_allowed():
+            # Row-level security: only a sees-all scope shares the cache (growthcompass.rls.context).
+            return dict(family.load_many(wanted))
         if has_uncommitted_writes():
             direct = {i for i in wanted if written_in_transaction(name, i)}
             if direct:

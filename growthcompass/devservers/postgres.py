@@ -194,9 +194,35 @@ def ensure_postgres(root: Path, dbname: str = "growthcompass") -> str:
     return database_url(layout.socket_dir, dbname)
 
 
-def embedded_database_url(root: Path, dbname: str = "growthcompass") -> str:
-    """The URL of the development PostgreSQL under ``root``, without starting it."""
-    return database_url(_Layout.for_root(root).socket_dir, dbname)
+def embedded_database_urls(root: Path, dbname: str = "growthcompass") -> tuple[str, str]:
+    """``ensure_postgres_roles``'s (application URL, owner URL), without starting or creating anything."""
+    from growthcompass.db.roles import APPLICATION_ROLE
+
+    socket_dir = _Layout.for_root(root).socket_dir
+    return database_url(socket_dir, dbname, user=APPLICATION_ROLE), database_url(socket_dir, dbname)
+
+
+def ensure_postgres_roles(root: Path, dbname: str = "growthcompass") -> tuple[str, str]:
+    """``ensure_postgres``, plus the application role; return (application URL, owner URL).
+
+    The owner is the server's superuser, who runs the migrations; the
+    application logs in as ``growthcompass_app``, which owns nothing and lacks
+    ``BYPASSRLS``, so ``make run`` and ``make test`` go through the real
+    row-level-security boundary (``growthcompass.db.roles``).
+    """
+    from growthcompass.db.roles import APPLICATION_ROLE, ensure_application_role
+
+    owner_url = ensure_postgres(root, dbname)
+    layout = _Layout.for_root(root)
+    with _connect(layout) as conn:
+        row = conn.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (APPLICATION_ROLE,)).fetchone()
+    if row is None:
+        ensure_application_role(owner_url, APPLICATION_ROLE)
+    elif not row[0]:
+        # A migration run before the server created the role made it NOLOGIN.
+        with _connect(layout) as conn:
+            conn.execute(f'ALTER ROLE "{APPLICATION_ROLE}" LOGIN')
+    return database_url(layout.socket_dir, dbname, user=APPLICATION_ROLE), owner_url
 
 
 def postgres_status(root: Path) -> PostgresStatus:
@@ -240,13 +266,13 @@ def stop_postgres(root: Path) -> bool:
         return True
 
 
-def database_url(socket_dir: Path, dbname: str) -> str:
-    """``postgres://postgres@<percent-encoded socket dir>/<dbname>``.
+def database_url(socket_dir: Path, dbname: str, *, user: str = SUPERUSER) -> str:
+    """``postgres://<user, postgres by default>@<percent-encoded socket dir>/<dbname>``.
 
     Both libpq/psycopg and ``dj_database_url`` (which yields the decoded
     directory as ``HOST``) accept a socket directory in the host part.
     """
-    return f"postgres://{SUPERUSER}@{quote(str(socket_dir), safe='')}/{quote(dbname, safe='')}"
+    return f"postgres://{quote(user, safe='')}@{quote(str(socket_dir), safe='')}/{quote(dbname, safe='')}"
 
 
 # --- probing -------------------------------------------------------------------------

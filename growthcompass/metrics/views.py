@@ -15,6 +15,7 @@ from django.views.decorators.http import require_safe
 
 from growthcompass.metrics import config
 from growthcompass.metrics.exposition import render
+from growthcompass.rls import rls_system_context
 
 __all__ = ["metrics_view"]
 
@@ -39,5 +40,8 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not constant_time_compare(given.strip(), expected):
             return _refused(401, "a bearer token is required (Authorization: Bearer <METRICS_TOKEN>)")
-    body, content_type = render(request.headers.get("Accept"))
+    # The scrape-time collectors count school-wide rows (audit activity, attendance): a declared
+    # system scope, since a scrape carries no user. Only aggregates leave this view.
+    with rls_system_context(reason="metrics scrape"):
+        body, content_type = render(request.headers.get("Accept"))
     return HttpResponse(body, content_type=content_type)

@@ -13,7 +13,8 @@ from growthcompass import admin_paging
 from growthcompass.admin_paging import EstimatedCountPaginator, estimated_rows
 from tests.factories import AttendanceFactory
 
-pytestmark = pytest.mark.django_db
+# The schema is the subject here: migrations and ANALYZE run as the owner of the tables.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_as_owner")]
 
 
 def analysed_attendances(rows: int) -> int:

@@ -17,7 +17,8 @@ from psycopg import sql
 from growthcompass.schema.services import run_plan
 from tests.factories import AttendanceFactory, EnrollmentFactory, FeedbackFactory, GuardianFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The schema is the subject here: migrations and ANALYZE run as the owner of the tables.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("module_as_owner")]
 
 # The last migration of each app before the registries took over.
 BEFORE = [

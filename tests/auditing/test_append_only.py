@@ -9,7 +9,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -37,10 +37,25 @@ def entry() -> AuditLog:
     ],
 )
 def test_raw_update_delete_and_truncate_are_refused(entry: AuditLog, statement: str) -> None:
-    with pytest.raises(IntegrityError, match="audit_log is append-only"), transaction.atomic():
+    # The application role may not TRUNCATE at all (row-level security does not bind it); the
+    # append-only trigger refuses it for the owner (test_truncate_is_refused_to_the_owner_too).
+    refusal = (ProgrammingError, "permission denied") if statement.startswith("TRUNCATE") else (
+        IntegrityError,
+        "audit_log is append-only",
+    )
+    with pytest.raises(refusal[0], match=refusal[1]), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(statement)
     assert AuditLog.objects.filter(pk=entry.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_truncate_is_refused_to_the_owner_too(as_table_owner: None) -> None:
+    TermFactory.create()
+    with pytest.raises(IntegrityError, match="audit_log is append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE audit_log")
+    assert AuditLog.objects.exists()
 
 
 def test_orm_update_and_delete_are_refused(entry: AuditLog) -> None:

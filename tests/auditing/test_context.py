@@ -64,6 +64,8 @@ def test_a_psql_session_records_its_own_application_name_and_may_name_a_user(new
     params.pop("context", None)
     params["application_name"] = "psql"
     with psycopg.connect(**params, autocommit=True) as session:
+        # A session on the application role declares its row-level-security scope like any code.
+        session.execute("SET growthcompass.rls_kind = 'system'")
         session.execute("INSERT INTO terms (name, starts_on, ends_on) VALUES ('by hand', '2025-01-01', '2025-02-01')")
         with session.transaction():
             session.execute(
@@ -160,6 +162,8 @@ def test_raw_psycopg_writes_are_attributed_once_the_context_is_bound(new_entries
             with connection.cursor() as django_cursor:
                 raw = django_cursor.connection.cursor()
                 raw.execute("UPDATE terms SET name = 'raw unbound' WHERE id = %s", [term.pk])
+                # Unbound, the statement has no row-level-security scope either: it sees no row.
+                assert raw.rowcount == 0
                 bind_audit_context(raw)
                 raw.execute("UPDATE terms SET name = 'raw bound' WHERE id = %s", [term.pk])
         with transaction.atomic(), audit_context(reason="entered inside"):
@@ -169,7 +173,7 @@ def test_raw_psycopg_writes_are_attributed_once_the_context_is_bound(new_entries
                     "UPDATE terms SET name = 'raw entered inside' WHERE id = %s", [term.pk]
                 )
 
-    assert _users_by_name(new_entries) == {"raw unbound": None, "raw bound": user.pk, "raw entered inside": user.pk}
+    assert _users_by_name(new_entries) == {"raw bound": user.pk, "raw entered inside": user.pk}
 
 
 @pytest.mark.django_db
@@ -209,10 +213,14 @@ def test_a_malformed_context_setting_never_fails_the_write(
 
 
 @pytest.mark.django_db
-def test_middleware_attributes_an_authenticated_request_and_not_an_anonymous_one(new_entries: Entries) -> None:
+def test_middleware_attributes_an_authenticated_request_and_not_an_anonymous_one(
+    new_entries: Entries, settings: Any
+) -> None:
     from django.contrib.auth.models import AnonymousUser
 
-    user = UserFactory.create()
+
+    # An administrator: the middleware's row-level-security scope lets them rename a term.
+    user = UserFactory.create(is_superuser=True)
     term = TermFactory.create()
 
     def view(request: HttpRequest) -> HttpResponse:
@@ -224,13 +232,17 @@ def test_middleware_attributes_an_authenticated_request_and_not_an_anonymous_one
     signed_in.user = user
     anonymous = RequestFactory().get("/elsewhere/")
     anonymous.user = AnonymousUser()
+    settings.RLS_FALLBACK_CONTEXT = None  # as in an application: no user, no scope
     middleware(signed_in)
     middleware(anonymous)
+    settings.RLS_FALLBACK_CONTEXT = "system"  # the test reads the audit log
 
-    [attributed, unattributed] = new_entries("terms", operation="UPDATE")
+    # The anonymous request has no row-level-security scope: its rename changed no row.
+    [attributed] = new_entries("terms", operation="UPDATE")
     assert attributed.changed_by_id == user.pk
     assert attributed.context == {"path": "/somewhere/", "method": "POST"}
-    assert (unattributed.changed_by_id, unattributed.context) == (None, None)
+    term.refresh_from_db()
+    assert term.name == "by POST as " + str(user)
 
 
 def test_a_user_object_and_an_id_name_the_same_user() -> None:

@@ -205,11 +205,10 @@ def test_the_password_hash_never_reaches_the_log(new_entries: Entries) -> None:
         assert cursor.fetchone() == (0,)
 
 
-def test_truncate_of_an_audited_table_is_recorded(new_entries: Entries) -> None:
+def test_truncate_of_an_audited_table_is_recorded(as_table_owner: None, new_entries: Entries) -> None:
+    # Only the owner may TRUNCATE (the application role is never granted it).
     GuardianFactory.create()
     with connection.cursor() as cursor:
-        # The deferred foreign-key checks of the insert must run before a TRUNCATE.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("TRUNCATE guardians")
 
     [entry] = new_entries("guardians", operation="TRUNCATE")
@@ -241,14 +240,17 @@ def test_a_primary_key_change_is_logged_from_the_new_row(new_entries: Entries) -
     assert entry.changed_fields and "id" in entry.changed_fields
 
 
-def test_health_check_reports_a_disabled_audit_trigger() -> None:
+def test_health_check_reports_a_disabled_audit_trigger(as_table_owner: None) -> None:
     assert audit_triggers_check().ok
     pgid = next(s.pgid for s in audit_trigger_status() if s.table == "guardians" and s.trigger == "audit_update")
     with connection.cursor() as cursor:
-        # Rolled back with the test's transaction.
+        # Only the owner may disable a trigger; the test commits, so it enables it again.
         cursor.execute(f'ALTER TABLE guardians DISABLE TRIGGER "{pgid}"')
+        try:
+            result = audit_triggers_check()
+        finally:
+            cursor.execute(f'ALTER TABLE guardians ENABLE TRIGGER "{pgid}"')
 
-    result = audit_triggers_check()
     assert not result.ok
     assert "guardians.audit_update: disabled" in result.detail
 

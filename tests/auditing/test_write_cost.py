@@ -68,12 +68,16 @@ def test_insert_and_delete_entries_keep_the_whole_row(new_entries: Entries) -> N
 
 
 def test_a_column_added_after_the_triggers_were_generated_keeps_only_its_changed_old_value(
-    new_entries: Entries,
+    as_table_owner: None, new_entries: Entries
 ) -> None:
+    # Only the owner may add a column; the test commits, so it drops it again.
     term = TermFactory.create(name="Spring")
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE terms ADD COLUMN probe_added integer DEFAULT 1")
-        cursor.execute("UPDATE terms SET probe_added = 2 WHERE id = %s", [term.pk])
+        try:
+            cursor.execute("UPDATE terms SET probe_added = 2 WHERE id = %s", [term.pk])
+        finally:
+            cursor.execute("ALTER TABLE terms DROP COLUMN probe_added")
 
     [entry] = new_entries("terms", operation="UPDATE")
     assert entry.changed_fields == ["probe_added"]

@@ -6,7 +6,9 @@ import psycopg
 import pytest
 
 from benchmarks.dataset import create_database_if_missing, drop_database
-from tests.db.aliases import suite_database_url
+from tests.db.aliases import owner_database_url as suite_database_url
+
+# Creating and dropping databases is the owner's business, not the application role's.
 
 
 def database_exists(name: str) -> bool:

@@ -14,7 +14,6 @@ import os
 import subprocess
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import connection
 
@@ -22,11 +21,11 @@ from courses.models import Enrollment
 from dashboards.models import StudentMetrics
 from dashboards.refresh import materialized_view_refresh
 from growthcompass.cache.generations import TableGenerations
-from growthcompass.cache.listener import listener_connection_params
 from growthcompass.cache.querysets import cached, cached_count
 from students.models import Guardian, Student
 from tests.cache.conftest import ListenerHandle, wipe
 from tests.cache.test_write_paths import _psql
+from tests.db_roles import SYSTEM_SCOPE_SQL, owner_connection
 from tests.factories import EnrollmentFactory, GuardianFactory, StudentFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,7 +37,8 @@ def entries(store: Any) -> list[bytes]:
 
 def external(statement: str, params: Any = ()) -> None:
     """A write on a connection Django knows nothing about (another service, another process)."""
-    with psycopg.connect(**listener_connection_params(), autocommit=True) as other:
+    # As the owner: TRUNCATE and COPY are the owner's (row-level security binds the application role).
+    with owner_connection() as other:
         other.execute(statement, params)
 
 
@@ -113,7 +113,7 @@ def test_a_write_from_psql_is_fresh_once_the_listener_applied_it(listener, cache
     subprocess.run(
         [_psql(), "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-h", db["HOST"] or "127.0.0.1", "-p",
          str(db["PORT"] or 5432), "-U", db["USER"], "-d", db["NAME"], "-c",
-         f"UPDATE students SET grade_level = 7 WHERE id = {int(student.pk)}"],
+         f"{SYSTEM_SCOPE_SQL}; UPDATE students SET grade_level = 7 WHERE id = {int(student.pk)}"],
         check=True, capture_output=True, env={**os.environ, "PGPASSWORD": db["PASSWORD"] or ""},
     )  # fmt: skip
     listener.barrier()
@@ -124,7 +124,7 @@ def test_copy_and_truncate_are_fresh_once_the_listener_applied_them(listener, ca
     student = StudentFactory.create()
     assert cached_count(Guardian.objects.all()) == 0
     listener.barrier()
-    with psycopg.connect(**listener_connection_params(), autocommit=True) as other:
+    with owner_connection() as other:
         with other.cursor().copy("COPY guardians (student_id, full_name, relationship, phone, email, is_primary,"
                                  " is_emergency_contact) FROM STDIN") as copy:  # fmt: skip
             copy.write_row((student.pk, "Copied", "mother", "", "", False, False))

@@ -189,11 +189,9 @@ def test_a_reader_above_read_committed_reads_its_snapshot_not_the_cache(cache_st
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET TRANSACTION ISOLATION LEVEL {level}")
         assert cached_count(queryset) == 1  # the snapshot starts here
-        import psycopg
+        from tests.db_roles import other_connection
 
-        from growthcompass.cache.listener import listener_connection_params
-
-        with psycopg.connect(**listener_connection_params(), autocommit=True) as other:
+        with other_connection() as other:
             other.execute("UPDATE students SET grade_level = 6 WHERE id = %s", [student.pk])
         queryset_cache().bump(["students"])
         assert cached_count(queryset) == 1  # still the snapshot, though another reader now caches 0

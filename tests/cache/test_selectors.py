@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection
 
 from courses.models import EnrollmentStatus
 from courses.selectors import course_roster, courses_active, courses_by_ids, student_active_enrollments
+from dashboards.refresh import materialized_view_refresh
 from dashboards.selectors import student_metrics
 from students.models import GuardianRelationship
 from students.selectors import student_get, student_guardians
@@ -89,8 +89,7 @@ def test_student_guardians_put_the_primary_first(cache_store):
 def test_student_metrics_come_from_the_materialized_view(cache_store):
     student = StudentFactory.create()
     EnrollmentFactory.create(student=student)
-    with connection.cursor() as cursor:
-        cursor.execute("REFRESH MATERIALIZED VIEW student_metrics_mv")
+    materialized_view_refresh()
     metrics = student_metrics(student.pk)
     assert metrics is not None
     assert (metrics.student_id, metrics.active_enrollments, metrics.attendance_rate) == (student.pk, 1, None)

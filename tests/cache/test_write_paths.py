@@ -206,7 +206,8 @@ def test_a_write_from_psql_is_fresh_once_the_listener_applied_it(listener, cache
             "-d",
             db["NAME"],
             "-c",
-            f"UPDATE courses SET name = 'Geometry' WHERE id = {int(course.pk)}",
+            # A psql session on the application role declares its scope (row-level security).
+            f"SET growthcompass.rls_kind = 'system'; UPDATE courses SET name = 'Geometry' WHERE id = {int(course.pk)}",
         ],
         check=True,
         capture_output=True,

@@ -50,7 +50,11 @@ def test_readers_are_not_blocked_while_a_concurrent_refresh_is_in_progress(other
     StudentFactory.create_batch(5)
     materialized_view_refresh()
     refresher = other_session()
-    refresher.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY student_metrics_mv")  # left uncommitted
+    # As the application does: in a system scope, through the owner's refresh function; left uncommitted.
+    refresher.execute(
+        "SELECT set_config('growthcompass.rls_kind', 'system', true), "
+        "gc_refresh_materialized_view('student_metrics_mv_rows', true)"
+    )
 
     results: dict[int, tuple[int, int] | Exception] = {}
 
@@ -70,7 +74,11 @@ def test_a_plain_refresh_in_progress_does_block_readers(other_session: Session) 
     StudentFactory.create_batch(2)
     materialized_view_refresh()
     refresher = other_session()
-    refresher.execute("REFRESH MATERIALIZED VIEW student_metrics_mv")  # ACCESS EXCLUSIVE until commit
+    # ACCESS EXCLUSIVE until commit.
+    refresher.execute(
+        "SELECT set_config('growthcompass.rls_kind', 'system', true), "
+        "gc_refresh_materialized_view('student_metrics_mv_rows', false)"
+    )
 
     errors: list[Exception] = []
 

@@ -86,9 +86,10 @@ def test_view_age_is_the_time_since_the_last_successful_refresh() -> None:
     assert view_last_refresh() == last
 
 
-def test_a_never_populated_view_is_refreshed_plainly_instead_of_concurrently() -> None:
+def test_a_never_populated_view_is_refreshed_plainly_instead_of_concurrently(as_table_owner: None) -> None:
+    # Only the owner may empty the stored view (the test then refreshes it, so it is left populated).
     with connection.cursor() as cursor:
-        cursor.execute("REFRESH MATERIALIZED VIEW student_metrics_mv WITH NO DATA")
+        cursor.execute("REFRESH MATERIALIZED VIEW student_metrics_mv_rows WITH NO DATA")
     result = materialized_view_refresh(concurrently=True)
     assert result.concurrent is False
     assert StudentMetrics.objects.count() == result.row_count  # readable again
@@ -132,12 +133,18 @@ def test_unknown_view_is_refused() -> None:
         materialized_view_refresh(view="students")
 
 
-def test_failed_refresh_is_recorded_and_raised() -> None:
+def test_failed_refresh_is_recorded_and_raised(as_table_owner: None) -> None:
     with connection.cursor() as cursor:
-        # Rolled back with the test: without its unique index the view cannot refresh concurrently.
+        # Without its unique index the view cannot refresh concurrently. Only the owner may drop it,
+        # and the test commits, so it builds it again.
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'student_metrics_mv_id_uniq'")
+        [definition] = cursor.fetchone()
         cursor.execute("DROP INDEX student_metrics_mv_id_uniq")
-    with pytest.raises(DatabaseError, match="cannot refresh materialized view"):
-        materialized_view_refresh(concurrently=True)
+        try:
+            with pytest.raises(DatabaseError, match="cannot refresh materialized view"):
+                materialized_view_refresh(concurrently=True)
+        finally:
+            cursor.execute(definition)
     record = ViewRefresh.objects.latest("finished_at")
     assert record.succeeded is False
     assert "cannot refresh materialized view" in record.error

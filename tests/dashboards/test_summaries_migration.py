@@ -15,9 +15,10 @@ SUMMARIES = [ATTENDANCE_WEEKLY_VIEW, FEEDBACK_TREND_VIEW]
 
 
 def _views() -> set[str]:
+    """The materialized views, by the name readers use (``<name>_rows`` is the stored one, dashboards 0004)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT matviewname FROM pg_matviews")
-        return {row[0] for row in cursor.fetchall()}
+        return {row[0].removesuffix("_rows") for row in cursor.fetchall()}
 
 
 def _rows(view: str) -> int:

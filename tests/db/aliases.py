@@ -25,6 +25,20 @@ def suite_database_url(dbname: str | None = None) -> str:
     return f"postgres://{settings['USER']}{password}@{host}{port}/{dbname or settings['NAME']}"
 
 
+def owner_database_url(dbname: str | None = None) -> str:
+    """``suite_database_url`` as the owner of the tables (MIGRATION_DATABASE_URL), who may create databases."""
+    from growthcompass.db.roles import owner_database
+
+    owner = owner_database()
+    if owner is None:
+        return suite_database_url(dbname)
+    host = (owner["HOST"] or "").replace("/", "%2F")
+    port = f":{owner['PORT']}" if owner["PORT"] else ""
+    password = f":{owner['PASSWORD']}" if owner["PASSWORD"] else ""
+    name = dbname or connections[DEFAULT_DB_ALIAS].settings_dict["NAME"]
+    return f"postgres://{owner['USER']}{password}@{host}{port}/{name}"
+
+
 @contextmanager
 def temporary_alias(alias: str, config: dict[str, Any]) -> Iterator[BaseDatabaseWrapper]:
     """Make ``alias`` a configured database for the block; close its connection and pool after."""

@@ -374,7 +374,8 @@ def test_command_json_output_has_counts_and_seconds() -> None:
 
 @pytest.mark.django_db(transaction=True)  # as from a shell: the command opens the transaction
 def test_command_as_user_is_recorded_on_every_audit_row_it_wrote() -> None:
-    author = UserFactory.create(username="registrar")
+    # An administrator: --as-user acts in that user's row-level-security scope.
+    author = UserFactory.create(username="registrar", is_superuser=True)
     started = timezone.now()
     call_command("seed_demo", "--students", "5", "--reset", "--as-user", "registrar", stdout=io.StringIO())
     inserted = AuditLog.objects.filter(

@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 
 from tests.schema.conftest import InstallApp, applied_names
 
-pytestmark = pytest.mark.django_db
+# The schema is the subject here: migrations and ANALYZE run as the owner of the tables.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_as_owner")]
 
 NOTE_MODELS_WITH_BODY = """
 from django.db import models

@@ -11,7 +11,8 @@ from django.db.migrations.loader import MigrationLoader
 from growthcompass.schema.discovery import project_app_labels
 from tests.schema.conftest import ADD_COLUMN, InstallApp
 
-pytestmark = pytest.mark.django_db
+# The schema is the subject here: migrations and ANALYZE run as the owner of the tables.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_as_owner")]
 
 
 def _status(*args: str) -> dict[tuple[str, str], dict]:

@@ -19,7 +19,8 @@ from tests.schema.conftest import (
     table_exists,
 )
 
-pytestmark = pytest.mark.django_db
+# The schema is the subject here: migrations and ANALYZE run as the owner of the tables.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_as_owner")]
 
 # Captures the session timeouts seen from inside a running migration.
 CAPTURE_TIMEOUTS = """

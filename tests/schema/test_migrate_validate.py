@@ -11,7 +11,8 @@ from psycopg import sql
 from growthcompass.health import registered_checks, run_checks
 from tests.schema.conftest import ADD_COLUMN, NOTE_INITIAL, InstallApp
 
-pytestmark = pytest.mark.django_db
+# The schema is the subject here: migrations and ANALYZE run as the owner of the tables.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_as_owner")]
 
 IRREVERSIBLE = """
 from django.db import migrations

@@ -26,7 +26,8 @@ from tests import factories
 from tests.factories import AttendanceFactory, EnrollmentFactory, FeedbackFactory, GuardianFactory
 from tests.schema.conftest import table_exists
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The schema is the subject here: migrations and ANALYZE run as the owner of the tables.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("module_as_owner")]
 
 
 def _data_models() -> list[type[Model]]:

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from auditing.commands import resolve_user
 from auditing.selectors import user_activity_summary
 from growthcompass.command_arguments import bounded_int, text
+from growthcompass.rls import rls_system_context
 
 # A century: far beyond any audit log, and far inside PostgreSQL's timestamp range.
 MAX_DAYS = 36_500
@@ -31,6 +32,11 @@ class Command(BaseCommand):
     def handle(self, **options: Any) -> None:
         if not 1 <= options["days"] <= MAX_DAYS:
             raise CommandError(f"--days must be from 1 to {MAX_DAYS}; got {options['days']}.")
+        # Reads and maintains domain data: a declared system scope, never the fallback.
+        with rls_system_context(reason="manage.py audit_activity"):
+            self._handle(**options)
+
+    def _handle(self, **options: Any) -> None:
         user = resolve_user(options["user"])
         rows = user_activity_summary(user_id=int(user.pk), days=options["days"])
         if options["json"]:
@@ -61,3 +67,4 @@ class Command(BaseCommand):
         widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
         for line in lines:
             self.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+

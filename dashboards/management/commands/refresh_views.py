@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from dashboards.models import ViewRefresh
 from dashboards.refresh import MATERIALIZED_VIEWS, RefreshAlreadyRunning, RefreshResult, materialized_view_refresh
 from growthcompass.command_arguments import bounded_float
+from growthcompass.rls import rls_system_context
 
 
 class Command(BaseCommand):
@@ -56,6 +57,11 @@ class Command(BaseCommand):
             raise CommandError("--wait-timeout must be a positive number of seconds.")
         if options["wait_timeout"] is not None and not options["wait"]:
             raise CommandError("--wait-timeout only applies with --wait; add --wait or drop --wait-timeout.")
+        # Reads and maintains domain data: a declared system scope, never the fallback.
+        with rls_system_context(reason="manage.py refresh_views"):
+            self._handle(**options)
+
+    def _handle(self, **options: Any) -> None:
         views = options["view"] or list(MATERIALIZED_VIEWS)
         results: list[RefreshResult] = []
         for view in views:
@@ -75,3 +81,4 @@ class Command(BaseCommand):
                 self.stdout.write(f"{view}: refreshed ({how}) in {result.duration_ms:.1f} ms, {result.row_count} rows")
         if options["json"]:
             self.stdout.write(json.dumps([r.as_dict() for r in results], indent=2))
+

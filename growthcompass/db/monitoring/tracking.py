@@ -29,6 +29,7 @@ from django.core.signals import setting_changed
 from growthcompass.db.execute_wrappers import ConnectionWrapper
 from growthcompass.db.monitoring.fingerprint import fingerprint
 from growthcompass.db.monitoring.metrics import QueryMetrics, StatementMetrics, bucket_of, process_name
+from growthcompass.db.statement_settings import strip_statement_settings
 
 logger = logging.getLogger("growthcompass.db.slow_queries")
 
@@ -99,7 +100,7 @@ class QueryTracker:
         return result
 
     def record(self, alias: str, sql: Any, duration_ms: float, *, failed: bool = False) -> None:
-        text = sql if type(sql) is str else _sql_text(sql)
+        text = strip_statement_settings(sql if type(sql) is str else _sql_text(sql))
         known = self._fingerprints.get(text)
         if known is None:
             known = fingerprint(text)

@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 from growthcompass.cache.querysets import UncacheableQuery
 from growthcompass.cache.warming import UnknownQuery, warm
 from growthcompass.command_arguments import text
+from growthcompass.rls import rls_system_context
 
 
 class Command(BaseCommand):
@@ -27,6 +28,11 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the results as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Reads and maintains domain data: a declared system scope, never the fallback.
+        with rls_system_context(reason="manage.py cache_warm"):
+            self._handle(**options)
+
+    def _handle(self, **options: Any) -> None:
         try:
             results = warm(options["query"])
         except (UnknownQuery, UncacheableQuery) as exc:
@@ -42,3 +48,4 @@ class Command(BaseCommand):
         stored = sum(r.status == "stored" for r in results)
         rest = len(results) - stored
         self.stdout.write(f"{len(results)} parameter sets: {stored} stored, {rest} not stored or cached")
+
