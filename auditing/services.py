@@ -16,6 +16,7 @@ from psycopg import sql
 
 from auditing.context import audit_context
 from auditing.triggers import APPEND_ONLY, WRITTEN_BY_TRIGGERS
+from growthcompass.db.roles import as_owner_outside_transactions
 from growthcompass.partitions.catalog import Partition, partitions
 from growthcompass.partitions.config import lock_timeout_ms
 from growthcompass.partitions.periods import month_of, month_start
@@ -182,6 +183,8 @@ def audit_log_prune(
     cutoff = month_start(month_of(before))
     mode = prune_mode()
     with (
+        # Dropping and detaching partitions is DDL on the owner's table.
+        as_owner_outside_transactions(using),
         transaction.atomic(using=using),
         audit_context(
             command="audit_prune", reason=reason, before=before.isoformat(), cutoff=cutoff.isoformat(), using=using

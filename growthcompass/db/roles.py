@@ -72,6 +72,21 @@ def as_owner(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
         setattr(connection, _AS_OWNER, False)
 
 
+@contextmanager
+def as_owner_outside_transactions(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """``as_owner`` for maintenance services (partitions, audit pruning), which run DDL on owned tables.
+
+    Their commands call them outside any transaction, where the role can be
+    switched; a caller that already holds a transaction on ``using`` keeps its
+    role (the switch needs a new connection) and must hold the owner's itself.
+    """
+    if connections[using].in_atomic_block:
+        yield
+        return
+    with as_owner(using):
+        yield
+
+
 def same_server(database: dict[str, Any], owner: dict[str, Any]) -> bool:
     """Whether ``database`` is on the server ``owner`` reaches (host and port; the name may differ: a test database)."""
     return (database.get("HOST") or "", str(database.get("PORT") or "")) == (

@@ -27,6 +27,7 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 from psycopg import sql
 
+from growthcompass.db.roles import as_owner_outside_transactions
 from growthcompass.partitions import PartitionedTable, registered_tables
 from growthcompass.partitions.catalog import Partition, is_partitioned, partitions
 from growthcompass.partitions.config import boundary_zone, lock_timeout_ms, periods_ahead
@@ -153,10 +154,18 @@ def plan_table(cursor: CursorWrapper, table: PartitionedTable, *, now: dt.dateti
 def partitions_maintain(
     *, dry_run: bool = False, now: dt.datetime | None = None, using: str = DEFAULT_DB_ALIAS
 ) -> MaintenanceResult:
-    """Create the partitions every registered table lacks and empty their DEFAULT partitions (see the module)."""
+    """Create the partitions every registered table lacks and empty their DEFAULT partitions (see the module).
+
+    Runs as the owner of the tables (``MIGRATION_DATABASE_URL``): creating and
+    attaching partitions is DDL the application role may not run.
+    """
     moment = now or timezone.now()
     connection = connections[using]
-    with transaction.atomic(using=using), connection.cursor() as cursor:
+    with (
+        as_owner_outside_transactions(using),
+        transaction.atomic(using=using),
+        connection.cursor() as cursor,
+    ):
         # The session's time zone decides how month boundaries are read back; pin it to TIME_ZONE.
         cursor.execute(
             "SELECT set_config('TimeZone', %s, true), set_config('lock_timeout', %s, true)",

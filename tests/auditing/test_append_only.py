@@ -39,9 +39,13 @@ def entry() -> AuditLog:
 def test_raw_update_delete_and_truncate_are_refused(entry: AuditLog, statement: str) -> None:
     # The application role may not TRUNCATE at all (row-level security does not bind it); the
     # append-only trigger refuses it for the owner (test_truncate_is_refused_to_the_owner_too).
-    refusal = (ProgrammingError, "permission denied") if statement.startswith("TRUNCATE") else (
-        IntegrityError,
-        "audit_log is append-only",
+    refusal = (
+        (ProgrammingError, "permission denied")
+        if statement.startswith("TRUNCATE")
+        else (
+            IntegrityError,
+            "audit_log is append-only",
+        )
     )
     with pytest.raises(refusal[0], match=refusal[1]), transaction.atomic():
         with connection.cursor() as cursor:
@@ -83,7 +87,9 @@ def _old_history(now: dt.datetime) -> tuple[list[int], list[int]]:
     return old, recent
 
 
-def test_audit_prune_deletes_old_entries_and_records_what_it_removed(staff_user: User, new_entries: Entries) -> None:
+def test_audit_prune_deletes_old_entries_and_records_what_it_removed(
+    staff_user: User, new_entries: Entries, as_table_owner: None
+) -> None:
     now = timezone.now()
     old, recent = _old_history(now)
     before = (now - dt.timedelta(days=365)).date().isoformat()
@@ -109,7 +115,7 @@ def test_audit_prune_deletes_old_entries_and_records_what_it_removed(staff_user:
     assert record.old_data["last_id"] >= max(old)
 
 
-def test_append_only_is_back_in_force_after_a_prune() -> None:
+def test_append_only_is_back_in_force_after_a_prune(as_table_owner: None) -> None:
     now = timezone.now()
     _old_history(now)
     audit_log_prune(before=now - dt.timedelta(days=365))
@@ -118,7 +124,7 @@ def test_append_only_is_back_in_force_after_a_prune() -> None:
         AuditLog.objects.all().delete()
 
 
-def test_audit_prune_dry_run_counts_and_deletes_nothing(new_entries: Entries) -> None:
+def test_audit_prune_dry_run_counts_and_deletes_nothing(new_entries: Entries, as_table_owner: None) -> None:
     now = timezone.now()
     old, _ = _old_history(now)
     out = StringIO()

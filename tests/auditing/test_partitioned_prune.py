@@ -15,7 +15,9 @@ from auditing.models import AuditLog
 from tests.auditing.conftest import insert_entry
 from tests.partitions.conftest import inside, make_month_partition, month, names
 
-pytestmark = pytest.mark.django_db
+# Partition maintenance and pruning are DDL on the owner's tables: these tests run as the owner
+# (row-level security still applies to it: the tables force it).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_as_owner")]
 
 
 def _is_table(name: str) -> tuple[bool, bool]:

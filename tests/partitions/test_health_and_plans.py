@@ -17,7 +17,9 @@ from tests.auditing.conftest import insert_entry
 from tests.factories import TermFactory
 from tests.partitions.conftest import inside, month
 
-pytestmark = pytest.mark.django_db
+# Partition maintenance and pruning are DDL on the owner's tables: these tests run as the owner
+# (row-level security still applies to it: the tables force it).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_as_owner")]
 
 TABLE = get("audit_log")
 
