@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -22,7 +21,7 @@ from growthcompass.cache.querysets import CachedQuery, queryset_cache
 from growthcompass.cache.warming import Rewarmer
 from students.models import Student
 from tests.cache.conftest import WAIT_S, ListenerHandle
-from tests.db.aliases import suite_database_url
+from tests.db_roles import other_connection
 from tests.factories import StudentFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -74,7 +73,7 @@ def test_a_write_from_another_connection_is_followed_by_a_rewarm_with_the_new_ro
     assert len(cold(grade=5)) == 1 and cache_store.client.exists(_key(cold))
     rounds = rewarming.rounds
 
-    with psycopg.connect(suite_database_url(), autocommit=True) as other:
+    with other_connection() as other:  # outside Django, in a system scope (row-level security)
         other.execute("UPDATE students SET grade_level = 6 WHERE id = %s", [first.pk])
 
     _wait(lambda: not cache_store.client.exists(_key(cold)), "the write deleting the entries")

@@ -186,8 +186,9 @@ def test_nothing_set_through_the_pooled_connection_stays_on_the_server_connectio
             assert after.execute("SHOW statement_timeout").fetchone() == ("0",)
 
 
-@pytest.mark.django_db
-def test_statements_that_cannot_run_in_a_transaction_block_still_run_through_the_pooler() -> None:
+@pytest.mark.django_db(transaction=True)
+def test_statements_that_cannot_run_in_a_transaction_block_still_run_through_the_pooler(as_table_owner: None) -> None:
+    # DDL: as the owner of the schema's tables (the application role may create none).
     with local_pgbouncer() as bouncer, pooled_connection(bouncer) as connection:
         with connection.cursor() as cursor:
             cursor.execute("CREATE TABLE IF NOT EXISTS pooler_probe (id int)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from io import StringIO
+from typing import Any
 
 import psycopg
 import pytest
@@ -128,3 +129,16 @@ def test_maintain_on_a_current_schema_says_so() -> None:
     out = StringIO()
     call_command("partitions_maintain", stdout=out)
     assert "Partitions are current; nothing to do." in out.getvalue()
+
+
+def test_the_command_heals_the_default_partition_with_no_fallback_scope(settings: Any) -> None:
+    """With no fallback scope (as an application runs), the command still heals the DEFAULT partition."""
+    ids = [insert_entry(changed_at=inside(-16)) for _ in range(2)]
+    settings.RLS_FALLBACK_CONTEXT = None
+
+    call_command("partitions_maintain", "--json", stdout=StringIO())
+
+    settings.RLS_FALLBACK_CONTEXT = "system"
+    assert rows_in("audit_log_default") == 0
+    assert rows_in(TABLE.partition_name(month(-16))) >= 2
+    assert AuditLog.objects.filter(pk__in=ids).count() == 2

@@ -10,6 +10,7 @@ from django.db import OperationalError
 
 from growthcompass.partitions.config import lock_timeout_ms
 from growthcompass.partitions.maintenance import MaintenanceResult, partitions_maintain
+from growthcompass.rls import rls_system_context
 
 
 class Command(BaseCommand):
@@ -24,7 +25,9 @@ class Command(BaseCommand):
 
     def handle(self, **options: Any) -> None:
         try:
-            result = partitions_maintain(dry_run=options["dry_run"])
+            # Moving rows out of a DEFAULT partition reads and writes them: a declared system scope.
+            with rls_system_context(reason="manage.py partitions_maintain"):
+                result = partitions_maintain(dry_run=options["dry_run"])
         except OperationalError as exc:
             if getattr(exc.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
                 raise CommandError(
