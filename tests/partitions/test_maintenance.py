@@ -36,7 +36,7 @@ def test_maintain_creates_the_months_ahead_once() -> None:
     second = partitions_maintain()
 
     assert wanted <= names()
-    assert {p.name for plan in first.tables for p in plan.create} == wanted
+    assert {p.name for plan in first.tables if plan.table == "audit_log" for p in plan.create} == wanted
     assert second.created == 0
 
 
@@ -46,7 +46,7 @@ def test_dry_run_says_what_it_would_create_and_creates_nothing() -> None:
     call_command("partitions_maintain", dry_run=True, json=True, stdout=out)
 
     result = json.loads(out.getvalue())
-    planned = [p["name"] for table in result["tables"] for p in table["create"]]
+    planned = [p["name"] for table in result["tables"] if table["table"] == "audit_log" for p in table["create"]]
     assert planned == [TABLE.partition_name(month(4)), TABLE.partition_name(month(5))]
     assert not set(planned) & names()
 
