@@ -281,6 +281,8 @@ def unpartition(apps, schema_editor):
             # The parent's default names its sequence, which goes with the parent.
             cursor.execute("ALTER TABLE attendances_legacy ALTER COLUMN id DROP DEFAULT")
             _copy_foreign_keys(cursor, source="attendances", target="attendances_legacy")
+        # The copy's deferred foreign-key checks run at once: ALTER TABLE refuses a table with pending ones.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         # Moving rows back is no change of the attendance: the heap's audit and cache triggers stand aside.
         cursor.execute(
             "SELECT set_config('pgtrigger.ignore', %s, true)",
