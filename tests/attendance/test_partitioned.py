@@ -269,3 +269,29 @@ def test_the_api_reads_and_filters_attendance_by_session_date(staff_client: Clie
     rows = response.json()["rows"]
     assert [row["id"] for row in rows] == [inside.pk]
     assert rows[0]["session_date"] == inside.session_date.isoformat()
+
+
+def test_the_course_pages_attendance_read_touches_only_the_months_of_its_sessions() -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    from dashboards.selectors.course_page import course_attendance_marks, course_sessions_held
+
+    course = CourseFactory.create()
+    made = [
+        AttendanceFactory.create(session=ClassSessionFactory.create(course=course, session_date=day_in(offset)))
+        for offset in (-1, 0)
+    ]
+    AttendanceFactory.create(session=ClassSessionFactory.create(session_date=day_in(2)))  # another month
+    holding = {partition_of(attendance) for attendance in made}
+    assert TABLE.partition_name(month(2)) not in holding
+    sessions = course_sessions_held(course_id=course.pk, until=day_in(0))
+    with CaptureQueriesContext(connection) as captured:
+        marks = course_attendance_marks(sessions=sessions)
+    assert len(marks) == 2
+    [query] = [q["sql"] for q in captured.captured_queries if "attendances" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + query)
+        plan = cursor.fetchone()[0]
+    scanned = {name for name in _scanned(plan) if name.startswith("attendances")}
+    # The sessions' months (last month is in the DEFAULT partition until maintenance gives it one).
+    assert scanned == holding
