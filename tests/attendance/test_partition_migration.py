@@ -18,10 +18,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # The columns 0005 has: compared across the whole round trip.
 OLD_COLUMNS = "id, student_id, session_id, status, minutes_late, recorded_by_id, created_at, note"
 OLD_CHECKSUM_SQL = (
-    f"SELECT count(*), md5(string_agg(row({OLD_COLUMNS})::text, '|' ORDER BY id)) FROM attendances"  # noqa: S608
+    f"SELECT count(*), md5(string_agg(row({OLD_COLUMNS})::text, '|' ORDER BY id)) FROM attendances"
 )
 FULL_CHECKSUM_SQL = (
-    f"SELECT count(*), md5(string_agg(row({OLD_COLUMNS}, session_date)::text, '|' ORDER BY id))"  # noqa: S608
+    f"SELECT count(*), md5(string_agg(row({OLD_COLUMNS}, session_date)::text, '|' ORDER BY id))"
     " FROM attendances"
 )
 
@@ -104,7 +104,8 @@ def test_partitioning_keeps_every_row_both_ways() -> None:
         ) == 4
         # The materialized views read the partitioned table, and were filled again.
         assert _scalar(
-            "SELECT bool_and(relispopulated) FROM pg_class WHERE relname IN ('student_metrics_mv', 'attendance_weekly_mv')"
+            "SELECT bool_and(relispopulated) FROM pg_class"
+            " WHERE relname IN ('student_metrics_mv', 'attendance_weekly_mv')"
         )
         assert _scalar(
             "SELECT count(*) FROM pg_depend AS d JOIN pg_rewrite AS r ON r.oid = d.objid"
