@@ -33,7 +33,7 @@ def _checksum(query: str) -> tuple[int, str]:
     return int(count), str(digest)
 
 
-def _scalar(query: str, params: list[object] | None = None) -> object:
+def _scalar(query: str, params: list[int] | None = None) -> object:
     with connection.cursor() as cursor:
         cursor.execute(query, params or [])
         row = cursor.fetchone()
