@@ -12,8 +12,8 @@
 # 3. One short transaction, catalog changes only: the NOT NULL from 0006's validated
 #    check (no scan), the heap renamed attendances_legacy (its indexes too), the
 #    partitioned attendances created with the same columns, checks, indexes, foreign keys
-#    (the composite one included), audit and cache triggers (cloned from the heap, with
-#    pgtrigger's hash comments) and a sequence continuing after the highest id; the heap
+#    (the composite one included), the heap's grants, audit and cache triggers (cloned from
+#    the heap, with pgtrigger's hash comments) and a sequence continuing after the highest id; the heap
 #    attached FROM (MINVALUE) TO (bound), the DEFAULT partition and the monthly ones after
 #    bound created by growthcompass.partitions.ddl.create_partition. The materialized
 #    views reading attendances (student_metrics_mv, attendance_weekly_mv) are dropped and
@@ -174,6 +174,7 @@ def partition(apps, schema_editor):
 
     from growthcompass.partitions import get
     from growthcompass.partitions.ddl import clone_statement_triggers, create_partition
+    from growthcompass.partitions.grants import copy_grants
     from growthcompass.partitions.views import create_views, dependent_views, drop_views, refresh_unpopulated
 
     connection = schema_editor.connection
@@ -224,6 +225,7 @@ def partition(apps, schema_editor):
         cursor.execute(PARTITIONED_INDEXES_SQL)
         cursor.execute("SELECT setval('attendances_id_seq', %s, false)", [next_id])
         _copy_foreign_keys(cursor, source="attendances_legacy", target="attendances")
+        copy_grants(cursor, source="attendances_legacy", target="attendances")
         clone_statement_triggers(cursor, parent="attendances_legacy", partition="attendances")
         _copy_trigger_comments(cursor, source="attendances_legacy", target="attendances")
 
@@ -254,6 +256,7 @@ def unpartition(apps, schema_editor):
     from django.db import transaction
 
     from growthcompass.partitions.ddl import clone_statement_triggers
+    from growthcompass.partitions.grants import copy_grants
     from growthcompass.partitions.views import create_views, dependent_views, drop_views, refresh_unpopulated
 
     connection = schema_editor.connection
@@ -290,6 +293,7 @@ def unpartition(apps, schema_editor):
         )
         cursor.execute("INSERT INTO attendances_legacy SELECT * FROM attendances")
         cursor.execute("SELECT set_config('pgtrigger.ignore', '', true)")
+        copy_grants(cursor, source="attendances", target="attendances_legacy")
         if not legacy:
             clone_statement_triggers(cursor, parent="attendances", partition="attendances_legacy")
             _copy_trigger_comments(cursor, source="attendances", target="attendances_legacy")

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from django.db.backends.utils import CursorWrapper
 from psycopg import sql
 
+from growthcompass.partitions.grants import Grant, grants_of, restore_grants
+
 __all__ = ["DependentView", "create_views", "dependent_views", "drop_views", "refresh_unpopulated"]
 
 DEPENDENT_VIEWS_SQL = """
@@ -43,6 +45,7 @@ class DependentView:
     name: str
     definition: str
     indexes: tuple[str, ...]
+    grants: tuple[Grant, ...] = ()
 
 
 def dependent_views(cursor: CursorWrapper, table: str) -> list[DependentView]:
@@ -61,7 +64,10 @@ def dependent_views(cursor: CursorWrapper, table: str) -> list[DependentView]:
         if cursor.fetchall():
             raise RuntimeError(f"views read the materialized view {name} over {table}: drop them first")
         cursor.execute(VIEW_INDEXES_SQL, [oid])
-        found.append(DependentView(name=name, definition=definition, indexes=tuple(i for (i,) in cursor.fetchall())))
+        indexes = tuple(i for (i,) in cursor.fetchall())
+        found.append(
+            DependentView(name=name, definition=definition, indexes=indexes, grants=tuple(grants_of(cursor, name)))
+        )
     return found
 
 
@@ -71,7 +77,7 @@ def drop_views(cursor: CursorWrapper, views: list[DependentView]) -> None:
 
 
 def create_views(cursor: CursorWrapper, views: list[DependentView]) -> None:
-    """Create ``views`` again, unpopulated, with their indexes (catalog only; ``refresh_unpopulated`` fills them)."""
+    """Create ``views`` again, unpopulated, with their indexes and grants (``refresh_unpopulated`` fills them)."""
     for view in views:
         cursor.execute(
             sql.SQL("CREATE MATERIALIZED VIEW {name} AS {definition} WITH NO DATA")
@@ -80,6 +86,7 @@ def create_views(cursor: CursorWrapper, views: list[DependentView]) -> None:
         )
         for index in view.indexes:
             cursor.execute(index)
+        restore_grants(cursor, view.name, list(view.grants))
 
 
 def refresh_unpopulated(cursor: CursorWrapper, views: list[str]) -> list[str]:

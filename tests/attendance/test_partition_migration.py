@@ -54,6 +54,19 @@ def _relkind() -> object:
     return _scalar("SELECT relkind FROM pg_class WHERE oid = to_regclass('attendances')")
 
 
+PUBLIC_SELECT_SQL = (
+    "SELECT count(*) FROM pg_class AS c CROSS JOIN LATERAL aclexplode(c.relacl) AS a"
+    " WHERE c.oid = to_regclass(%s) AND a.grantee = 0 AND a.privilege_type = 'SELECT'"
+)
+
+
+def _public_can_read(relation: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(PUBLIC_SELECT_SQL, [relation])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
 def _audited() -> int:
     return AuditLog.objects.filter(table_name="attendances").count()
 
@@ -82,6 +95,9 @@ def test_partitioning_keeps_every_row_both_ways() -> None:
         late_comer = StudentFactory.create()
         _insert_raw(late_comer.pk, sessions[2].pk, "late")
         assert _scalar("SELECT session_date FROM attendances WHERE student_id = %s", [late_comer.pk]) == days[2]
+        with connection.cursor() as cursor:
+            # Privileges of another role (an application role's, say) must survive the swap.
+            cursor.execute("GRANT SELECT ON attendances, student_metrics_mv TO PUBLIC")
         heap = _checksum(OLD_CHECKSUM_SQL)
         heap_full = _checksum(FULL_CHECKSUM_SQL)
         assert heap[0] == 13 and _relkind() == "r"
@@ -89,6 +105,7 @@ def test_partitioning_keeps_every_row_both_ways() -> None:
         call_command("migrate", "attendance", verbosity=0)
 
         assert _relkind() == "p"
+        assert _public_can_read("attendances") and _public_can_read("student_metrics_mv")
         assert _checksum(OLD_CHECKSUM_SQL) == heap
         assert _checksum(FULL_CHECKSUM_SQL) == heap_full
         bound = _scalar(
@@ -129,6 +146,7 @@ def test_partitioning_keeps_every_row_both_ways() -> None:
         call_command("migrate", "attendance", "0006", verbosity=0)
 
         assert _relkind() == "r"
+        assert _public_can_read("attendances") and _public_can_read("student_metrics_mv")
         assert _checksum(FULL_CHECKSUM_SQL) == partitioned
         assert _scalar(
             "SELECT attidentity FROM pg_attribute WHERE attrelid = 'attendances'::regclass AND attname = 'id'"
@@ -144,6 +162,7 @@ def test_partitioning_keeps_every_row_both_ways() -> None:
     finally:
         call_command("migrate", "attendance", "0005", verbosity=0)
         with connection.cursor() as cursor:
+            cursor.execute("REVOKE SELECT ON attendances, student_metrics_mv FROM PUBLIC")
             cursor.execute("DELETE FROM attendances")
         call_command("migrate", "attendance", verbosity=0)
     assert _scalar("SELECT to_regclass('attendances_legacy')") is None
