@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from io import StringIO
+from typing import Any
 
 import psycopg
 import pytest
@@ -126,3 +127,30 @@ def test_maintain_on_a_current_schema_says_so() -> None:
     out = StringIO()
     call_command("partitions_maintain", stdout=out)
     assert "Partitions are current; nothing to do." in out.getvalue()
+
+
+def test_cover_creates_the_missing_months_of_a_range_once_and_leaves_the_session_settings() -> None:
+    from growthcompass.partitions.maintenance import partitions_cover
+
+    table = get("attendances")
+    wanted = {table.partition_name(month(offset)) for offset in (-3, -2, -1)}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('TimeZone'), current_setting('lock_timeout')")
+        before = cursor.fetchone()
+    assert not wanted & {p.name for p in _attendance_partitions()}
+
+    created = partitions_cover(table="attendances", first=month(-3), last=month(0))
+
+    assert set(created) == wanted  # this month's existed already
+    assert wanted <= {p.name for p in _attendance_partitions()}
+    assert partitions_cover(table="attendances", first=month(-3), last=month(0)) == []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('TimeZone'), current_setting('lock_timeout')")
+        assert cursor.fetchone() == before
+
+
+def _attendance_partitions() -> list[Any]:
+    from growthcompass.partitions.catalog import partitions
+
+    with connection.cursor() as cursor:
+        return partitions(cursor, "attendances")
