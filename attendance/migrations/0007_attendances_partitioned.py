@@ -6,7 +6,9 @@
 #    key must hold the partition key -- and for (session_id, student_id, session_date),
 #    the one-attendance-per-student-and-session rule with the key in it (the composite
 #    foreign key of 0006 makes session_date a function of session_id, so it is the same
-#    rule). ATTACH adopts them instead of building indexes under its lock.
+#    rule). ATTACH adopts them instead of building indexes under its lock. A third, on (id),
+#    keeps id unique once the heap's primary key becomes (id, session_date) in step 3
+#    (PostgreSQL 18 adopts only a primary key for the parent's), and is its key again going back.
 # 2. CHECK (session_date < bound) NOT VALID, then VALIDATE (SHARE UPDATE EXCLUSIVE):
 #    with the proof, ATTACH does not scan the heap.
 # 3. One short transaction, catalog changes only: the NOT NULL from 0006's validated
@@ -44,10 +46,14 @@ CREATE_KEYS_SQL = [
     " ON attendances (id, session_date)",
     "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS attendances_legacy_session_student_date_key"
     " ON attendances (session_id, student_id, session_date)",
+    # id stays unique through this index while the heap is a partition (its primary key becomes
+    # (id, session_date)), and it is the heap's primary key again going back.
+    "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS attendances_legacy_id_key ON attendances (id)",
 ]
 DROP_KEYS_SQL = [
     "DROP INDEX CONCURRENTLY IF EXISTS attendances_legacy_id_session_date_key",
     "DROP INDEX CONCURRENTLY IF EXISTS attendances_legacy_session_student_date_key",
+    "DROP INDEX CONCURRENTLY IF EXISTS attendances_legacy_id_key",
 ]
 
 # The heap's indexes (Django's names) and what they are called as the legacy partition.
@@ -58,7 +64,6 @@ LEGACY_INDEXES = {
     "idx_attendances_late": "attendances_legacy_late",
 }
 LEGACY_CONSTRAINTS = {
-    "attendances_pkey": "attendances_legacy_pkey",
     "attendances_unique_session_student": "attendances_legacy_unique_session_student",
 }
 
@@ -211,9 +216,19 @@ def partition(apps, schema_editor):
             cursor.execute(f"ALTER INDEX {old} RENAME TO {new}")
         for old, new in LEGACY_CONSTRAINTS.items():
             cursor.execute(f"ALTER TABLE attendances_legacy RENAME CONSTRAINT {old} TO {new}")
-        for key in ("attendances_legacy_id_session_date_key", "attendances_legacy_session_student_date_key"):
-            if _one(cursor, "SELECT to_regclass(%s) IS NOT NULL", [key]):
-                cursor.execute(f"ALTER TABLE attendances_legacy ADD CONSTRAINT {key} UNIQUE USING INDEX {key}")
+        # The parent's primary key (id, session_date) adopts the heap's index only if that index
+        # backs the heap's own primary key (PostgreSQL 18; 15 also takes a unique constraint): the
+        # key on id steps down to the unique index of step 1. Catalog changes only: no index is
+        # built under this lock.
+        cursor.execute("ALTER TABLE attendances_legacy DROP CONSTRAINT attendances_pkey")
+        cursor.execute(
+            "ALTER TABLE attendances_legacy ADD CONSTRAINT attendances_legacy_id_session_date_key"
+            " PRIMARY KEY USING INDEX attendances_legacy_id_session_date_key"
+        )
+        cursor.execute(
+            "ALTER TABLE attendances_legacy ADD CONSTRAINT attendances_legacy_session_student_date_key"
+            " UNIQUE USING INDEX attendances_legacy_session_student_date_key"
+        )
         # An identity column's sequence belongs to its table; the parent gets its own.
         cursor.execute("ALTER TABLE attendances_legacy ALTER COLUMN id DROP IDENTITY")
 
@@ -303,6 +318,10 @@ def unpartition(apps, schema_editor):
             cursor.execute(f"ALTER TABLE attendances DROP CONSTRAINT IF EXISTS {constraint}")
         cursor.execute("ALTER TABLE attendances DROP CONSTRAINT IF EXISTS attendances_legacy_range")
         if legacy:
+            # The id key of step 1 is the heap's primary key again (it takes the constraint's name).
+            cursor.execute(
+                "ALTER TABLE attendances ADD CONSTRAINT attendances_pkey PRIMARY KEY USING INDEX attendances_legacy_id_key"
+            )
             for old, new in LEGACY_INDEXES.items():
                 cursor.execute(f"ALTER INDEX {new} RENAME TO {old}")
             for old, new in LEGACY_CONSTRAINTS.items():

@@ -151,6 +151,10 @@ def test_partitioning_keeps_every_row_both_ways() -> None:
         assert _scalar(
             "SELECT attidentity FROM pg_attribute WHERE attrelid = 'attendances'::regclass AND attname = 'id'"
         ) == "d"
+        assert _scalar(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'attendances_pkey'"
+            " AND conrelid = 'attendances'::regclass"
+        ) == "PRIMARY KEY (id)"
         assert _scalar("SELECT present_count FROM student_metrics_mv WHERE id = %s", [students[0].pk]) == 3
         old_columns = _checksum(OLD_CHECKSUM_SQL)
 
