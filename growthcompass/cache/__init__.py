@@ -20,7 +20,10 @@ Modules, each depending only on those listed before it:
   invalidation race-free; ``transactions`` -- what may be cached inside a
   transaction; ``local`` -- the in-process tier;
 * ``counters`` -- this process's counts; ``breaker`` -- the Redis circuit
-  breaker; ``pending`` -- replay of invalidations Redis missed; ``stats`` --
+  breaker; ``keys`` -- every key, and the hash tags a Redis Cluster needs;
+  ``failover`` -- a changed server noticed and treated like a restart;
+  ``cluster`` -- django-redis on ``RedisCluster`` (docs/deployment-redis.md);
+  ``pending`` -- replay of invalidations Redis missed; ``stats`` --
   the statistics report; ``listen_loop`` -- the PostgreSQL LISTEN loop;
 * ``store`` -- ``CacheStore``, the two-tier store (reads, fills, invalidations);
 * ``runtime`` -- this process's store, fork and exit handling, whether the

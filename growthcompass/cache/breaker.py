@@ -31,6 +31,9 @@ class RedisBreaker:
         self.skip_until = 0.0
         # True from an error until the next success (which calls ``recovered``).
         self.failing = False
+        # True from an error until the store has checked that Redis is still the
+        # server it was (``CacheStore.check_server``): a failover shows up as errors.
+        self.server_unchecked = False
         self._pause_s = options.retry_after_s
         self._last_warning = float("-inf")
 
@@ -45,6 +48,7 @@ class RedisBreaker:
         self.skip_until = now + self._pause_s
         self._pause_s = min(self._pause_s * 2, self.options.retry_after_max_s)
         self.failing = True
+        self.server_unchecked = True
         if now - self._last_warning >= self.options.warning_interval_s:
             self._last_warning = now
             log.warning(

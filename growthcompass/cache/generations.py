@@ -90,7 +90,6 @@ ReaderMark = tuple[str, int]
 """``(epoch, ~qseq)`` read before a query: what FILL checks the tables against."""
 
 
-
 # The epoch in place, or ARGV[1] set as the epoch when there is none; works on Redis 6 and 7.
 CLAIM_EPOCH = """
 local current = redis.call('GET', KEYS[1])
@@ -101,23 +100,26 @@ redis.call('SET', KEYS[1], ARGV[1])
 return ARGV[1]
 """
 
+
 class TableGenerations:
     """The generations of the tables cached querysets read, under one key prefix."""
 
-    def __init__(self, client: Redis, prefix: str) -> None:
+    def __init__(self, client: Redis, prefix: str, tag: str = "") -> None:
+        """``tag``: the queryset keys' hash tag on a Redis Cluster (``KeyScheme.queryset_tag``), each key's suffix."""
         self.client = client
         self.prefix = prefix
-        self.seq_key = prefix + "~qseq"
-        self.epoch_key = prefix + "~qepoch"
+        self.tag = tag
+        self.seq_key = prefix + "~qseq" + tag
+        self.epoch_key = prefix + "~qepoch" + tag
         self._bump = client.register_script(BUMP)
         self._fill = client.register_script(FILL)
         self._claim_epoch = client.register_script(CLAIM_EPOCH)
 
     def generation_key(self, table: str) -> str:
-        return f"{self.prefix}~qgen:{table}"
+        return f"{self.prefix}~qgen:{table}{self.tag}"
 
     def dependants_key(self, table: str) -> str:
-        return f"{self.prefix}~qdeps:{table}"
+        return f"{self.prefix}~qdeps:{table}{self.tag}"
 
     def generation(self, table: str) -> int:
         """The table's generation (0 if it never moved since Redis started)."""
@@ -142,7 +144,7 @@ class TableGenerations:
         pattern = _glob_escape(self.prefix) + "~qdeps:*"
         for raw in self.client.scan_iter(match=pattern, count=1000):
             key = raw.decode() if isinstance(raw, bytes) else str(raw)
-            tables.add(key[start:])
+            tables.add(key[start : len(key) - len(self.tag)] if self.tag else key[start:])
         return self.bump(tables)
 
     def mark(self) -> ReaderMark:

@@ -32,11 +32,12 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS
 from psycopg import sql
 
 from growthcompass.cache.messages import Invalidation, merge_into, parse_message
 from growthcompass.cache.table_bumps import TableBumps, split_table_payloads
+from growthcompass.db.pooler import session_connection_params
 
 __all__ = [
     "APPLICATION_NAME",
@@ -56,7 +57,9 @@ APPLICATION_NAME = "growthcompass-cache-listener"
 
 def listener_connection_params(alias: str = DEFAULT_DB_ALIAS) -> dict[str, Any]:
     """Connection parameters of Django's ``alias``, for a connection of our own."""
-    params: dict[str, Any] = dict(connections[alias].get_connection_params())
+    # Behind a transaction pooler, LISTEN must bypass it (DATABASE_DIRECT_URL): a pooled
+    # session's LISTEN would sit on a server connection shared with other clients.
+    params: dict[str, Any] = session_connection_params(alias)
     for name in ("cursor_factory", "context", "prepare_threshold"):
         params.pop(name, None)
     params["application_name"] = APPLICATION_NAME

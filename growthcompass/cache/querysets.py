@@ -158,7 +158,7 @@ def _plan(store: CacheStore, queryset: QuerySet[Any], kind: str, extra: str = ""
         return None
     digest = hashlib.blake2b(f"{queryset.db}\x1e{text}".encode(), digest_size=16).hexdigest()
     label = f"{queryset.model._meta.label} {kind}"
-    return _Plan(store.prefix + "qs:" + digest, store.prefix + "~qlock:" + digest, queryset.db, label)
+    return _Plan(store.keys.queryset_entry(digest), store.keys.queryset_lock(digest), queryset.db, label)
 
 
 # -- reading ------------------------------------------------------------------------
@@ -186,7 +186,7 @@ class QuerysetCache:
 
     def __init__(self, store: CacheStore) -> None:
         self.store = store
-        self.generations = TableGenerations(store.client, store.prefix)
+        self.generations = TableGenerations(store.client, store.prefix, store.keys.queryset_tag)
         self._pending: set[str] = set()
         self._pending_lock = threading.Lock()
         self._refused: dict[str, str] = {}
@@ -218,6 +218,8 @@ class QuerysetCache:
             return False
         if store.pending.queued and not store.retry_pending():
             return False
+        if store.breaker.server_unchecked and not store.recheck_server(GLOBAL):
+            return False  # after an error, a failover is noticed before anything is read
         return not self._pending or self.bump(())
 
     def read(self, plan: _Plan | None, load: Callable[[], T], ttl_s: int) -> T:
@@ -237,7 +239,7 @@ class QuerysetCache:
         if raw is not None:
             value: T = self._decode(raw, HITS)  # type: ignore[arg-type]
             if time.monotonic() >= store._stats_due:
-                store.flush_stats()
+                store.maintain()
             return value
         return self._miss(plan, load, ttl_s)
 
@@ -252,8 +254,10 @@ class QuerysetCache:
             pipe.set(plan.lock_key, token, nx=True, px=int(store.options.stampede_lock_ttl_s * 1000))
             pipe.get(plan.key)
             generations = self.generations
-            pipe.mget([generations.epoch_key, generations.seq_key])  # the reader's mark, in the same round trip
-            acquired, raw, (epoch, seq) = pipe.execute()
+            # The reader's mark, in the same round trip (two GETs: a cluster pipeline refuses MGET).
+            pipe.get(generations.epoch_key)
+            pipe.get(generations.seq_key)
+            acquired, raw, epoch, seq = pipe.execute()
             if raw is not None:
                 if acquired:
                     self._release(plan, token)

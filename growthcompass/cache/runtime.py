@@ -62,8 +62,14 @@ def build_store(alias: str = "default", options: CacheOptions | None = None) -> 
     """
     from django_redis import get_redis_connection
 
+    from growthcompass.cache.cluster import is_cluster
+    from growthcompass.cache.keys import KeyScheme
+
     client = get_redis_connection(alias)
-    return CacheStore(client, prefix=caches[alias].make_key(""), options=options or CacheOptions.from_settings())
+    options = options or CacheOptions.from_settings()
+    prefix = caches[alias].make_key("")
+    keys = KeyScheme(prefix, cluster=is_cluster(client), buckets=options.cluster_buckets)
+    return CacheStore(client, prefix=prefix, options=options, keys=keys)
 
 
 def get_store() -> CacheStore:

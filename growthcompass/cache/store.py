@@ -31,6 +31,7 @@ loop, is ``growthcompass.cache.runtime``'s business.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -40,7 +41,7 @@ from typing import Any, TypeVar
 from redis import Redis
 from redis.exceptions import RedisError
 
-from growthcompass.cache import scripts, stats
+from growthcompass.cache import failover, scripts, stats
 from growthcompass.cache.breaker import RedisBreaker
 from growthcompass.cache.config import CacheOptions
 from growthcompass.cache.counters import (
@@ -56,6 +57,7 @@ from growthcompass.cache.counters import (
     Counters,
 )
 from growthcompass.cache.families import Family
+from growthcompass.cache.keys import KeyScheme
 from growthcompass.cache.listen_loop import ListenLoop
 from growthcompass.cache.local import MISSING, LocalSubscriber, LocalTier
 from growthcompass.cache.messages import EVERYTHING, format_message, parse_message
@@ -68,6 +70,8 @@ __all__ = ["CacheStore"]
 
 T = TypeVar("T")
 
+log = logging.getLogger("growthcompass.cache")
+
 
 def _glob_escape(text: str) -> str:
     return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
@@ -76,14 +80,24 @@ def _glob_escape(text: str) -> str:
 class CacheStore:
     """Entries of ``Family`` objects in Redis (and optionally in process), invalidated exactly."""
 
-    def __init__(self, client: Redis, *, prefix: str, options: CacheOptions | None = None) -> None:
+    def __init__(
+        self, client: Redis, *, prefix: str, options: CacheOptions | None = None, keys: KeyScheme | None = None
+    ) -> None:
         self.client = client
         self.prefix = prefix
         self.options = options or CacheOptions.from_settings()
-        self.seq_key = prefix + "~seq"
-        self.all_tombstone = prefix + "~tomb:*"
+        # Every key is built by ``keys`` (hash tags on a Redis Cluster, none on one Redis).
+        self.keys = keys or KeyScheme(prefix)
+        self.cluster = self.keys.cluster
+        # On one Redis: the single group's counter and flush tombstone.
+        self.seq_key = self.keys.seq("")
+        self.all_tombstone = self.keys.all_tombstone("")
         self.stats_key = prefix + "~stats"
         self.channel = prefix + "~inv"
+        self.server_key = prefix + "~server"
+        # Failovers and restarts-with-data this store noticed (``growthcompass.cache.failover``).
+        self.server_changes = 0
+        self._server_lock = threading.Lock()
         self.counters = Counters()
         self.breaker = RedisBreaker(self.options, self.counters)
         self.pending = PendingInvalidations()
@@ -106,17 +120,23 @@ class CacheStore:
     # -- keys ------------------------------------------------------------------------
 
     def key(self, family: str, ident: int) -> str:
-        return f"{self.prefix}{family}:{ident}"
+        return self.keys.entry(family, ident)
 
-    def tombstone(self, family: str, ident: int | str) -> str:
-        return f"{self.prefix}~tomb:{family}:{ident}"
+    def tombstone(self, family: str, ident: int) -> str:
+        return self.keys.tombstone(family, ident)
+
+    def _mget(self, keys: list[str]) -> list[Any]:
+        """``MGET``; on a cluster split by slot (``mget_nonatomic``): the keys of a batch span groups."""
+        if self.cluster:
+            return list(self.client.mget_nonatomic(keys))  # type: ignore[attr-defined]
+        return list(self.client.mget(keys))
 
     # -- reads -----------------------------------------------------------------------
 
     def get(self, family: Family[T], ident: int) -> T | None:
         """The value of ``ident`` in ``family`` (``None`` if the loader finds none, which is not cached)."""
         name = family.name
-        key = self.prefix + name + ":" + str(ident)
+        key = self.keys.entry(name, ident)
         counts = self.counters.of(name)
         if has_uncommitted_writes() and written_in_transaction(name, ident):
             return family.load_many([ident]).get(ident)
@@ -129,15 +149,19 @@ class CacheStore:
                 if value is not MISSING:
                     counts[LOCAL_HITS] += 1
                     if now >= self._stats_due:
-                        self.flush_stats()
+                        self.maintain()
                     return value
                 epoch = local.epoch
             else:
                 local = None
         if now >= self._stats_due:
-            self.flush_stats()
+            self.maintain()
         breaker = self.breaker
-        if now < breaker.skip_until or (self.pending.queued and not self.retry_pending()):
+        if (
+            now < breaker.skip_until
+            or (self.pending.queued and not self.retry_pending())
+            or (breaker.server_unchecked and not self.recheck_server(name))
+        ):
             counts[BYPASSED] += 1
             return family.load_many([ident]).get(ident)
         try:
@@ -161,13 +185,15 @@ class CacheStore:
         counts = self.counters.of(family.name)
         lock_key = ""
         token = ""
+        group = self.keys.group(family.name, ident)
+        seq_key = self.keys.seq(group)
         try:
             if family.stampede_lock:
-                lock_key = f"{self.prefix}~lock:{family.name}:{ident}"
+                lock_key = self.keys.lock(family.name, ident)
                 token = secrets.token_hex(8)
                 pipe = self.client.pipeline(transaction=False)
                 pipe.set(lock_key, token, nx=True, px=int(self.options.stampede_lock_ttl_s * 1000))
-                pipe.get(self.seq_key)
+                pipe.get(seq_key)
                 acquired, seq_raw = pipe.execute()
                 if not acquired:
                     token = ""
@@ -177,9 +203,9 @@ class CacheStore:
                         if local is not None:
                             local.put(key, waited, epoch)
                         return waited
-                    seq_raw = self.client.get(self.seq_key)
+                    seq_raw = self.client.get(seq_key)
             else:
-                seq_raw = self.client.get(self.seq_key)
+                seq_raw = self.client.get(seq_key)
         except RedisError as exc:
             self.breaker.failed(exc, family.name)
             return family.load_many([ident]).get(ident)
@@ -191,7 +217,7 @@ class CacheStore:
             if token:
                 self._release(lock_key, token)
             raise
-        stored = self._fill(family, {} if value is None else {key: value}, seq, started, lock_key, token)
+        stored = self._fill(family, group, {} if value is None else {key: value}, seq, started, lock_key, token)
         if stored and local is not None:
             local.put(key, value, epoch)
         return value
@@ -233,7 +259,7 @@ class CacheStore:
             epoch = local.epoch
             remaining = []
             for ident in wanted:
-                value = local.get(self.prefix + name + ":" + str(ident))
+                value = local.get(self.keys.entry(name, ident))
                 if value is MISSING:
                     remaining.append(ident)
                 else:
@@ -241,17 +267,22 @@ class CacheStore:
             counts[LOCAL_HITS] += len(wanted) - len(remaining)
             wanted = remaining
         if now >= self._stats_due:
-            self.flush_stats()
+            self.maintain()
         if not wanted:
             return result
         breaker = self.breaker
-        if now < breaker.skip_until or (self.pending.queued and not self.retry_pending()):
+        if (
+            now < breaker.skip_until
+            or (self.pending.queued and not self.retry_pending())
+            or (breaker.server_unchecked and not self.recheck_server(name))
+        ):
             counts[BYPASSED] += len(wanted)
             result.update(family.load_many(wanted))
             return result
-        keys = [self.prefix + name + ":" + str(i) for i in wanted]
+        keys = [self.keys.entry(name, i) for i in wanted]
+        groups = list(dict.fromkeys(self.keys.group(name, i) for i in wanted))
         try:
-            raws = self.client.mget([*keys, self.seq_key])
+            raws = self._mget([*keys, *(self.keys.seq(g) for g in groups)])
         except RedisError as exc:
             breaker.failed(exc, name)
             counts[BYPASSED] += len(wanted)
@@ -259,14 +290,15 @@ class CacheStore:
             return result
         if breaker.failing:
             breaker.recovered()
-        seq = int(raws[-1] or 0)
+        # Each group's counter, read with the entries: what its fill is checked against.
+        seqs = {g: int(raw or 0) for g, raw in zip(groups, raws[len(keys) :], strict=True)}
         missing: list[int] = []
         decode = family.codec.decode
         for ident, key, raw in zip(wanted, keys, raws, strict=False):
             if raw is None:
                 missing.append(ident)
             else:
-                value = decode(raw)  # type: ignore[arg-type]
+                value = decode(raw)
                 result[ident] = value
                 if local is not None:
                     local.put(key, value, epoch)
@@ -276,26 +308,43 @@ class CacheStore:
             started = time.monotonic()
             loaded = family.load_many(missing)
             result.update(loaded)
-            by_key = {self.prefix + name + ":" + str(i): v for i, v in loaded.items()}
-            stored = self._fill(family, by_key, seq, started, "", "")
-            if local is not None and stored == len(by_key):
-                for key, value in by_key.items():
-                    local.put(key, value, epoch)
+            by_group: dict[str, dict[str, T]] = {}
+            for ident, value in loaded.items():
+                by_group.setdefault(self.keys.group(name, ident), {})[self.keys.entry(name, ident)] = value
+            for group, by_key in by_group.items():
+                stored = self._fill(family, group, by_key, seqs[group], started, "", "")
+                if local is not None and stored == len(by_key):
+                    for key, value in by_key.items():
+                        local.put(key, value, epoch)
         return result
 
     def _fill(
-        self, family: Family[T], values: Mapping[str, T], seq: int, started: float, lock_key: str, token: str
+        self,
+        family: Family[T],
+        group: str,
+        values: Mapping[str, T],
+        seq: int,
+        started: float,
+        lock_key: str,
+        token: str,
     ) -> int:
-        """Store ``values`` unless an invalidation newer than ``seq`` covers them; release the lock."""
+        """Store ``values`` (all in ``group``) unless an invalidation newer than ``seq`` covers them; unlock."""
         if not values and not token:
             return 0
         if values and (time.monotonic() - started > self.options.tombstone_ttl_s / 2 or not may_store_loaded_values()):
             values = {}
-        keys = [self.seq_key, self.all_tombstone, f"{self.prefix}~tomb:{family.name}:*", lock_key or self.seq_key]
+        seq_key = self.keys.seq(group)
+        keys = [
+            seq_key,
+            self.keys.all_tombstone(group),
+            self.keys.family_tombstone(family.name, group),
+            lock_key or seq_key,
+        ]
         args: list[Any] = [seq, family.ttl_s, token]
         encode = family.codec.encode
         for key, value in values.items():
             keys.append(key)
+            # An entry's tombstone is its key with ``~tomb:`` after the prefix (``KeyScheme.tombstone``).
             keys.append(self.prefix + "~tomb:" + key[len(self.prefix) :])
             args.append(encode(value))
         try:
@@ -337,29 +386,44 @@ class CacheStore:
         if EVERYTHING in invalidation:
             return self.flush_all_or_raise()
         self._evict_local(invalidation)
-        pairs: list[str] = []
-        family_tombstones: list[str] = []
+        # One script call per group (a single one on one Redis): entries and tombstones of a group share a slot.
+        pairs: dict[str, list[str]] = {}
+        family_tombstones: dict[str, list[str]] = {}
         whole_families: list[str] = []
         for family, ids in invalidation.items():
             if ids is None:
-                family_tombstones.append(self.tombstone(family, "*"))
+                for group in self.keys.family_groups(family):
+                    family_tombstones.setdefault(group, []).append(self.keys.family_tombstone(family, group))
                 whole_families.append(family)
             else:
                 for ident in ids:
-                    pairs.append(self.key(family, ident))
-                    pairs.append(self.tombstone(family, ident))
+                    group_pairs = pairs.setdefault(self.keys.group(family, ident), [])
+                    group_pairs.append(self.key(family, ident))
+                    group_pairs.append(self.tombstone(family, ident))
         message = format_message(invalidation)
-        deleted = int(
-            self._invalidate_script(
-                keys=[self.seq_key, *pairs, *family_tombstones],
-                args=[len(pairs) // 2, self.options.tombstone_ttl_s, self.channel, "" if whole_families else message],
+        groups = list(dict.fromkeys([*pairs, *family_tombstones]))
+        # The message goes with the last script (after every deletion), or after the unlinks below.
+        publish_in_script = not whole_families and len(groups) == 1
+        deleted = 0
+        for group in groups:
+            group_pairs = pairs.get(group, [])
+            deleted += int(
+                self._invalidate_script(
+                    keys=[self.keys.seq(group), *group_pairs, *family_tombstones.get(group, [])],
+                    args=[
+                        len(group_pairs) // 2,
+                        self.options.tombstone_ttl_s,
+                        self.channel,
+                        message if publish_in_script else "",
+                    ],
+                )
             )
-        )
         if whole_families:
             # Tombstones first (no racing reader can store), then the entries,
             # then the message (no process refills its tier from an entry not
             # yet deleted).
             deleted += self._unlink_matching(lambda suffix: suffix.split(":", 1)[0] in whole_families)
+        if not publish_in_script:
             self.client.publish(self.channel, message)
         if self.breaker.failing:
             self.breaker.recovered()
@@ -381,11 +445,13 @@ class CacheStore:
         """``flush_all``, but a Redis error is raised; returns how many entries were deleted."""
         if self.local is not None:
             self.local.clear()
-        # The global tombstone first, so no reader that raced the flush can store.
-        self._invalidate_script(
-            keys=[self.seq_key, self.all_tombstone], args=[0, self.options.tombstone_ttl_s, self.channel, ""]
-        )
         known = family_names()
+        # The "everything" tombstones first (one per group), so no reader that raced the flush can store.
+        for group in self.keys.every_group(known):
+            self._invalidate_script(
+                keys=[self.keys.seq(group), self.keys.all_tombstone(group)],
+                args=[0, self.options.tombstone_ttl_s, self.channel, ""],
+            )
         deleted = self._unlink_matching(lambda suffix: suffix.split(":", 1)[0] in known)
         self.client.publish(self.channel, EVERYTHING)
         if self.breaker.failing:
@@ -449,6 +515,49 @@ class CacheStore:
     @property
     def skipping_redis(self) -> bool:
         return self.breaker.skipping
+
+    # -- a failover or a restart with data (``growthcompass.cache.failover``) -------------
+
+    def check_server(self) -> bool:
+        """Invalidate everything if Redis is another server than the one that last marked it; True if so.
+
+        Redis errors are raised (the callers count them through the breaker).
+        """
+        # One thread of the process checks (and flushes); the others wait for it rather than read.
+        with self._server_lock:
+            identity, marked = failover.identity_and_mark(self.client, self.server_key)
+            if marked is None:
+                # A new, empty Redis (or one restarted empty): nothing to invalidate; mark it.
+                self.client.set(self.server_key, identity, nx=True)
+                return False
+            if marked == identity:
+                return False
+            log.warning("cache: Redis is another server than before (failover or restart); invalidating everything")
+            self.flush_all_or_raise()
+            from growthcompass.cache.generations import TableGenerations
+            from growthcompass.cache.table_bumps import bump_every_table
+
+            # ... and every cached queryset, as the listener does when it reconnects.
+            bump_every_table(TableGenerations(self.client, self.prefix, self.keys.queryset_tag))
+            self.client.set(self.server_key, identity)
+            self.server_changes += 1
+            return True
+
+    def recheck_server(self, family: str) -> bool:
+        """Before the first read after an error: ``check_server``; False (Redis skipped again) if it failed."""
+        try:
+            self.check_server()
+        except RedisError as exc:
+            self.breaker.failed(exc, family)
+            return False
+        self.breaker.server_unchecked = False
+        return True
+
+    def maintain(self) -> None:
+        """The periodic turn of the read path: check the server, then flush the counts."""
+        if not self.breaker.skipping:
+            self.recheck_server(GLOBAL)
+        self.flush_stats()
 
     # -- statistics ------------------------------------------------------------------
 
@@ -518,7 +627,7 @@ class CacheStore:
         try:
             start = len(self.prefix) + len("~listener:")
             keys = list(self.client.scan_iter(match=_glob_escape(self.prefix) + "~listener:*", count=1000))
-            values = self.client.mget(keys) if keys else []
+            values = self._mget(keys) if keys else []
         except RedisError as exc:
             self.breaker.failed(exc, GLOBAL)
             return {}

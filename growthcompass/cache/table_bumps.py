@@ -56,7 +56,7 @@ class TableBumps:
 
     def _of(self, store: Any) -> TableGenerations:
         if self._generations is None or self._generations[0] is not store:
-            self._generations = (store, TableGenerations(store.client, store.prefix))
+            self._generations = (store, TableGenerations(store.client, store.prefix, store.keys.queryset_tag))
         return self._generations[1]
 
     def apply(self, store: Any, tables: Iterable[str]) -> None:

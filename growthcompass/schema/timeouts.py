@@ -14,6 +14,14 @@ The values are session settings (not ``SET LOCAL``) so they also cover
 non-atomic migrations. They are applied on ``pre_migrate`` and reset on
 ``post_migrate``; the ``migrate_*`` commands also reset them when a migration
 fails, so a pooled connection never keeps them.
+
+Behind a transaction pooler (``DATABASE_POOLER``) a session setting would stay
+on whichever server connection ran it, for other clients to inherit; there the
+values are set transaction-locally at the start of every transaction instead
+(``growthcompass.db.transaction_settings``). Statements that cannot run
+in a transaction block (``CREATE INDEX CONCURRENTLY``) then run under the
+server's defaults; migrate with ``DATABASE_URL`` set to the direct URL (and
+``DATABASE_POOLER`` unset) to have the session settings cover them too.
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ from contextvars import ContextVar
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+from growthcompass.db import pooler, transaction_settings
 
 logger = logging.getLogger("growthcompass.schema")
 
@@ -47,6 +57,15 @@ def apply_migration_timeouts(connection: BaseDatabaseWrapper) -> None:
     """Set the migration ``lock_timeout`` and ``statement_timeout`` on ``connection``'s session."""
     if connection.vendor != "postgresql":
         return
+    if pooler.pooler_of(connection.alias):
+        transaction_settings.set_transaction_settings(
+            connection,
+            {
+                "lock_timeout": f"{migration_lock_timeout_ms()}ms",
+                "statement_timeout": f"{migration_statement_timeout_ms()}ms",
+            },
+        )
+        return
     with connection.cursor() as cursor:
         # set_config() rather than SET: utility statements cannot take bind parameters.
         cursor.execute(
@@ -57,6 +76,9 @@ def apply_migration_timeouts(connection: BaseDatabaseWrapper) -> None:
 
 def reset_migration_timeouts(connection: BaseDatabaseWrapper) -> None:
     """Return both timeouts to the connection's defaults (its ``options``), if it is usable."""
+    if connection.vendor == "postgresql" and pooler.pooler_of(connection.alias):
+        transaction_settings.clear_transaction_settings(connection)
+        return
     if connection.vendor != "postgresql" or connection.connection is None or connection.needs_rollback:
         return
     try:

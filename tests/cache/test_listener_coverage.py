@@ -24,6 +24,8 @@ def test_a_listener_joining_a_live_one_keeps_the_cache(cache_store):
     first = ListenerHandle().start()
     try:
         student = StudentFactory.create(grade_level=1)
+        # The INSERT's notification applied first: else its invalidation may land after the read below.
+        first.barrier()
         assert the_student(student.pk).grade_level == 1
         assert cached(cache_store, student.pk)
         second = ListenerHandle().start()

@@ -160,27 +160,29 @@ def test_a_write_made_while_no_listener_ran_is_not_served_once_one_connects(cach
 
 
 def test_redis_losing_its_data_refuses_every_fill_that_began_before(cache_store):
-    generations = TableGenerations(cache_store.client, cache_store.prefix)
+    generations = TableGenerations(cache_store.client, cache_store.prefix, cache_store.keys.queryset_tag)
     generations.bump(["terms"])
     generations.bump(["terms"])
     mark = generations.mark()
     wipe(cache_store)  # what a restart of a Redis without persistence leaves
     generations.bump(["students"])  # a write whose generation restarted from nothing
     assert generations.generation("students") <= mark[1]  # the counter alone could not tell
-    stored = generations.fill(cache_store.prefix + "qs:x", b"old", tables=["students"], mark=mark, ttl_s=60)
+    stored = generations.fill(cache_store.keys.queryset_entry("x"), b"old", tables=["students"], mark=mark, ttl_s=60)
     assert not stored
-    assert generations.fill(cache_store.prefix + "qs:x", b"new", tables=["students"], mark=generations.mark(), ttl_s=60)
+    assert generations.fill(
+        cache_store.keys.queryset_entry("x"), b"new", tables=["students"], mark=generations.mark(), ttl_s=60
+    )
 
 
 def test_a_bump_between_the_mark_and_the_fill_refuses_the_fill(cache_store):
-    generations = TableGenerations(cache_store.client, cache_store.prefix)
+    generations = TableGenerations(cache_store.client, cache_store.prefix, cache_store.keys.queryset_tag)
     mark = generations.mark()
     generations.bump(["guardians"])
-    assert generations.fill(cache_store.prefix + "qs:a", b"v", tables=["students"], mark=mark, ttl_s=60)
+    assert generations.fill(cache_store.keys.queryset_entry("a"), b"v", tables=["students"], mark=mark, ttl_s=60)
     both = ["students", "guardians"]
-    assert not generations.fill(cache_store.prefix + "qs:b", b"v", tables=both, mark=mark, ttl_s=60)
+    assert not generations.fill(cache_store.keys.queryset_entry("b"), b"v", tables=both, mark=mark, ttl_s=60)
     generations.bump(["students"])
-    assert not cache_store.client.exists(cache_store.prefix + "qs:a")
+    assert not cache_store.client.exists(cache_store.keys.queryset_entry("a"))
 
 
 def test_dates_survive_the_round_trip(cache_store):

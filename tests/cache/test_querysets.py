@@ -86,9 +86,10 @@ def test_the_entry_depends_on_every_table_read_prefetches_and_joins_included(cac
     rows = cached(queryset)
     assert [g.full_name for g in rows[0].guardians.all()] == ["Before"]
     (key,) = entries(cache_store)
+    tag = cache_store.keys.queryset_tag
     for table in ("students", "auth_user", "guardians"):
-        assert cache_store.client.sismember(f"{cache_store.prefix}~qdeps:{table}", key)
-    assert not cache_store.client.sismember(f"{cache_store.prefix}~qdeps:enrollments", key)
+        assert cache_store.client.sismember(f"{cache_store.prefix}~qdeps:{table}{tag}", key)
+    assert not cache_store.client.sismember(f"{cache_store.prefix}~qdeps:enrollments{tag}", key)
 
     Guardian.objects.filter(pk=guardian.pk).update(full_name="After")  # a prefetched table, no signal sent
 

@@ -155,7 +155,7 @@ def test_concurrent_misses_on_one_key_compute_it_once(cache_store):
 def test_a_waiter_computes_itself_when_the_lock_holder_stores_nothing(cache_store):
     family = dataclasses.replace(ROSTER_FAMILY, load_many=lambda ids: {i: (7,) for i in ids})
     # Another process holds the lock and then gives up without storing.
-    lock_key = f"{cache_store.prefix}~lock:course_roster:5"
+    lock_key = cache_store.keys.lock("course_roster", 5)
     cache_store.client.set(lock_key, "someone-else", px=200)
 
     assert cache_store.get(family, 5) == (7,)

@@ -6,11 +6,13 @@ import copy
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from growthcompass.db.config import database_from_url
+from growthcompass.db.pooler import DIRECT_KEY, POOLER_KEY, behind_pooler
 
 
 def suite_database_url(dbname: str | None = None) -> str:
@@ -43,8 +45,19 @@ def temporary_alias(alias: str, config: dict[str, Any]) -> Iterator[BaseDatabase
         connections.settings.pop(alias, None)
 
 
+def _same_server(url: str, settings_dict: dict[str, Any]) -> bool:
+    parts = urlsplit(url)
+    server = (settings_dict["HOST"] or "", str(settings_dict["PORT"] or ""))
+    return (parts.hostname or "", str(parts.port or "")) == server
+
+
 @contextmanager
 def alias_for_url(alias: str, url: str, **options: Any) -> Iterator[BaseDatabaseWrapper]:
-    """``temporary_alias`` for a URL, built exactly as settings build ``DATABASES``."""
-    with temporary_alias(alias, database_from_url(url, **options)) as connection:
+    """``temporary_alias`` for a URL, built exactly as settings build ``DATABASES`` (behind the suite's pooler too)."""
+    config = database_from_url(url, **options)
+    default = connections[DEFAULT_DB_ALIAS].settings_dict
+    if default.get(POOLER_KEY) and _same_server(url, default):
+        config = behind_pooler(config, pooler=str(default[POOLER_KEY]))
+        config[DIRECT_KEY] = default.get(DIRECT_KEY)
+    with temporary_alias(alias, config) as connection:
         yield connection

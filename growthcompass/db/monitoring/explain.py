@@ -105,7 +105,7 @@ def explain_statement(
     options = sql.SQL("FORMAT JSON, ANALYZE") if analyzed else sql.SQL("FORMAT JSON")
     try:
         with connect_direct(
-            using, timeout_s=settings.HEALTH_TIMEOUT_S, statement_timeout_ms=30_000, autocommit=False
+            using, timeout_s=settings.HEALTH_TIMEOUT_S, statement_timeout_ms=30_000, autocommit=False, session=True
         ) as connection:
             connection.execute("SET TRANSACTION READ ONLY")
             # The statement text comes from our own query log (or pg_stat_statements), not from a

@@ -65,7 +65,7 @@ class Command(BaseCommand):
                 deleted = store.flush_all_or_raise()
                 # Cached querysets are keyed by SQL, not by family: moving every table's generation
                 # deletes them (and refuses any fill that began before).
-                bump_every_table(TableGenerations(store.client, store.prefix))
+                bump_every_table(TableGenerations(store.client, store.prefix, store.keys.queryset_tag))
                 self.stdout.write(f"Invalidated every cache entry: {deleted} deleted, and every cached queryset.")
             elif pattern is not None:
                 deleted = store.delete_pattern(pattern)
