@@ -319,9 +319,15 @@ def unpartition(apps, schema_editor):
         cursor.execute("ALTER TABLE attendances DROP CONSTRAINT IF EXISTS attendances_legacy_range")
         if legacy:
             # The id key of step 1 is the heap's primary key again (it takes the constraint's name).
-            cursor.execute(
-                "ALTER TABLE attendances ADD CONSTRAINT attendances_pkey PRIMARY KEY USING INDEX attendances_legacy_id_key"
-            )
+            if _has_constraint(cursor, "attendances", "attendances_legacy_pkey"):
+                # Kept its key on id (partitioned before step 1 had the id index: a development database).
+                cursor.execute("ALTER TABLE attendances RENAME CONSTRAINT attendances_legacy_pkey TO attendances_pkey")
+            elif _one(cursor, "SELECT to_regclass('attendances_legacy_id_key') IS NOT NULL"):
+                cursor.execute(
+                    "ALTER TABLE attendances ADD CONSTRAINT attendances_pkey PRIMARY KEY USING INDEX attendances_legacy_id_key"
+                )
+            else:
+                cursor.execute("ALTER TABLE attendances ADD CONSTRAINT attendances_pkey PRIMARY KEY (id)")
             for old, new in LEGACY_INDEXES.items():
                 cursor.execute(f"ALTER INDEX {new} RENAME TO {old}")
             for old, new in LEGACY_CONSTRAINTS.items():
