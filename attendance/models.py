@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from attendance.fields import SessionDateField
 from courses.models import Course
 from students.models import Student
 
@@ -36,6 +37,8 @@ class ClassSession(models.Model):
             models.UniqueConstraint(
                 fields=["course", "session_date", "starts_at"], name="class_sessions_unique_course_slot"
             ),
+            # What the attendance rows' composite foreign key (session_id, session_date) references.
+            models.UniqueConstraint(fields=["id", "session_date"], name="class_sessions_id_session_date_key"),
         ]
 
     def __str__(self) -> str:
@@ -55,6 +58,10 @@ class Attendance(models.Model):
     student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="attendances", db_index=False)
     # Covered by the (session, student) unique constraint.
     session = models.ForeignKey(ClassSession, on_delete=models.PROTECT, related_name="attendances", db_index=False)
+    # The session's date, copied from it on save: the partition key of attendances (migration
+    # 0007). A composite foreign key (session_id, session_date) -> class_sessions (id,
+    # session_date), ON UPDATE CASCADE, keeps it equal to the session's (attendance/fields.py).
+    session_date = SessionDateField()
     status = models.CharField(max_length=16, choices=AttendanceStatus.choices)
     minutes_late = models.PositiveSmallIntegerField(default=0)
     recorded_by = models.ForeignKey(
@@ -80,6 +87,13 @@ class Attendance(models.Model):
             ),
         ]
         constraints = [
+            # One attendance per student and session. In the database the constraint is
+            # (session_id, student_id, session_date): a unique constraint on a partitioned table
+            # must hold the partition key. It is the same rule, because the composite foreign key
+            # makes session_date a function of session_id: two rows of one session and student
+            # have the same session_date, so they collide on the three columns too (and land in
+            # the same partition, where the unique index lives). Declared here on the two
+            # columns so that forms (the admin) check it before saving (migration 0007).
             models.UniqueConstraint(fields=["session", "student"], name="attendances_unique_session_student"),
             models.CheckConstraint(condition=Q(status__in=AttendanceStatus.values), name="attendances_status_valid"),
             models.CheckConstraint(

@@ -13,5 +13,15 @@ register_table(
 register_table(
     "attendances",
     Attendance,
-    ("id", "student_id", "session_id", "status", "minutes_late", "recorded_by_id", "created_at", "note"),
+    (
+        "id",
+        "student_id",
+        "session_id",
+        "session_date",
+        "status",
+        "minutes_late",
+        "recorded_by_id",
+        "created_at",
+        "note",
+    ),
 )

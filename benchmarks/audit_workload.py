@@ -180,16 +180,17 @@ def bulk_operations(fixture: Fixture) -> dict[str, Callable[[Any], None]]:
     """INSERT, UPDATE and DELETE of every fixture row in one statement each; ``bulk_create`` in batches."""
     from django.utils import timezone
 
-    from attendance.models import Attendance, AttendanceStatus
+    from attendance.models import Attendance, AttendanceStatus, ClassSession
 
     sessions = fixture.session_ids
     created_at = timezone.now() - dt.timedelta(days=1)
 
     def insert(cursor: Any) -> None:
         cursor.execute(
-            "INSERT INTO attendances (status, minutes_late, created_at, note, student_id, session_id)"
-            " SELECT 'present', 0, %s, '', student, session"
-            " FROM unnest(%s::integer[]) AS student, unnest(%s::bigint[]) AS session",
+            "INSERT INTO attendances (status, minutes_late, created_at, note, student_id, session_id, session_date)"
+            " SELECT 'present', 0, %s, '', student, cs.id, cs.session_date"
+            " FROM unnest(%s::integer[]) AS student, unnest(%s::bigint[]) AS session"
+            " JOIN class_sessions AS cs ON cs.id = session",
             [created_at, fixture.student_ids, sessions],
         )
         assert cursor.rowcount == fixture.rows
@@ -205,8 +206,17 @@ def bulk_operations(fixture: Fixture) -> dict[str, Callable[[Any], None]]:
         assert cursor.rowcount == fixture.rows
 
     def bulk_create(cursor: Any) -> None:
+        # session_date given, as a caller holding only session ids would: the field reads
+        # it from the session row by row otherwise (attendance/fields.py).
+        dates = dict(ClassSession.objects.filter(pk__in=sessions).values_list("pk", "session_date"))
         objects = [
-            Attendance(student_id=student, session_id=session, status=AttendanceStatus.PRESENT, created_at=created_at)
+            Attendance(
+                student_id=student,
+                session_id=session,
+                session_date=dates[session],
+                status=AttendanceStatus.PRESENT,
+                created_at=created_at,
+            )
             for session in sessions
             for student in fixture.student_ids
         ]
@@ -224,7 +234,7 @@ def single_row_samples(fixture: Fixture, statements: int, *, audit: bool, tracke
     from django.db import connection
     from django.utils import timezone
 
-    from attendance.models import Attendance, AttendanceStatus
+    from attendance.models import Attendance, AttendanceStatus, ClassSession
 
     assert connection.get_autocommit(), "single-row statements must run in autocommit"
     total = WARMUP + statements
@@ -233,10 +243,16 @@ def single_row_samples(fixture: Fixture, statements: int, *, audit: bool, tracke
         raise ValueError(f"the fixture holds {len(pairs)} rows, {total} needed")
     created_at = timezone.now()
     ids: list[int] = []
+    # Given, so each create is one INSERT (the field would read it from the session otherwise).
+    dates = dict(ClassSession.objects.filter(pk__in=fixture.session_ids).values_list("pk", "session_date"))
 
     def create(pair: tuple[int, int]) -> None:
         row = Attendance.objects.create(
-            student_id=pair[0], session_id=pair[1], status=AttendanceStatus.PRESENT, created_at=created_at
+            student_id=pair[0],
+            session_id=pair[1],
+            session_date=dates[pair[1]],
+            status=AttendanceStatus.PRESENT,
+            created_at=created_at,
         )
         ids.append(row.pk)
 

@@ -1,4 +1,4 @@
-"""What partitioning audit_log buys: pruning a month, reading this month, maintenance on a current schema.
+"""What partitioning buys: pruning a month, reading this month, maintenance on a current schema.
 
 Works on two scratch copies of an audit-log-shaped table in the benchmark database
 (``bench_audit_heap``, a plain heap with the log's indexes, and ``bench_audit_parted``,
@@ -10,6 +10,10 @@ are the unpartitioned heap, measured in the same run:
   in that month on the heap (each in a transaction rolled back, so every run prunes the
   same month);
 - "this month's changes for a table": the same ``count(*)`` on both;
+- "this month's attendance for a course": two attendances-shaped copies
+  (``bench_att_heap``, ``bench_att_parted`` partitioned by month on ``session_date``,
+  the real table's indexes, the same rows over the same twelve months, 25 students a
+  lesson, 200 courses) joined to one sessions table, the register counts by status;
 - ``partitions_maintain`` on the project's own current schema, vs its ``--dry-run``.
 
     python benchmarks/bench_partitions.py [--scale small|default|large]   # or: make bench
@@ -17,7 +21,9 @@ are the unpartitioned heap, measured in the same run:
 
 from __future__ import annotations
 
+import itertools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,6 +77,78 @@ def _build(cursor: object, rows: int) -> list[str]:
     return names
 
 
+ATT_COLUMNS = """
+    id bigint NOT NULL, student_id integer NOT NULL, session_id bigint NOT NULL, session_date date NOT NULL,
+    status varchar(16) NOT NULL, minutes_late smallint NOT NULL, created_at timestamptz NOT NULL
+"""
+COURSES = 200
+CLASS_SIZE = 25
+# Sessions spread evenly over the twelve months up to the end of this one, course by course.
+ATT_SESSIONS = """
+INSERT INTO bench_att_sessions
+SELECT g, g %% {courses}, (date_trunc('month', now()) - interval '11 months'
+                          + ((g - 1)::float / %(sessions)s) * interval '12 months')::date
+FROM generate_series(1, %(sessions)s) AS g
+"""
+ATT_FILL = """
+INSERT INTO {table}
+SELECT r, (r::bigint * 7919 %% 5000)::integer, s.id, s.session_date,
+       (ARRAY['present', 'present', 'present', 'late', 'absent'])[1 + r %% 5], 0, s.session_date + time '09:05'
+FROM generate_series(1, %(rows)s) AS r
+JOIN bench_att_sessions AS s ON s.id = 1 + (r - 1) / {size}
+"""
+ATT_INDEXES = """
+CREATE UNIQUE INDEX ON {table} (session_id, student_id, session_date);
+CREATE INDEX ON {table} (student_id, session_id);
+CREATE INDEX ON {table} (created_at);
+"""
+# The month comes as parameters, as the ORM sends it: the planner then prunes the partitions
+# itself (with now() in the query, every partition is planned and pruned at run time).
+THIS_MONTHS_REGISTER = """
+SELECT a.status, count(*) FROM {table} AS a JOIN bench_att_sessions AS s ON s.id = a.session_id
+WHERE s.course_id = %s AND a.session_date >= %s AND a.session_date < %s
+GROUP BY a.status
+"""
+# The same, with the sessions narrowed to the month too: the planner then probes the
+# register of each of the month's sessions instead of reading the whole month.
+THIS_MONTHS_SESSIONS_REGISTER = """
+SELECT a.status, count(*) FROM {table} AS a JOIN bench_att_sessions AS s ON s.id = a.session_id
+WHERE s.course_id = %s AND a.session_date >= %s AND a.session_date < %s
+  AND s.session_date >= %s AND s.session_date < %s
+GROUP BY a.status
+"""
+
+
+def _build_attendance(cursor: object, rows: int) -> None:
+    """The two attendances-shaped tables and their sessions, filled with the same rows."""
+    execute = cursor.execute  # type: ignore[attr-defined]
+    execute("DROP TABLE IF EXISTS bench_att_heap, bench_att_parted, bench_att_sessions")
+    execute(
+        "CREATE TABLE bench_att_sessions"
+        " (id bigint PRIMARY KEY, course_id integer NOT NULL, session_date date NOT NULL)"
+    )
+    execute(ATT_SESSIONS.format(courses=COURSES), {"sessions": rows // CLASS_SIZE + 1})
+    execute("CREATE INDEX ON bench_att_sessions (course_id, session_date)")
+    execute(f"CREATE TABLE bench_att_heap ({ATT_COLUMNS}, PRIMARY KEY (id))")
+    execute(
+        f"CREATE TABLE bench_att_parted ({ATT_COLUMNS}, PRIMARY KEY (id, session_date))"
+        " PARTITION BY RANGE (session_date)"
+    )
+    for offset in range(-12, 2):
+        execute(
+            f"CREATE TABLE bench_att_parted_m{offset + 12:02d} PARTITION OF bench_att_parted FOR VALUES"
+            f" FROM ((date_trunc('month', now()) + interval '{offset} months')::date)"
+            f" TO ((date_trunc('month', now()) + interval '{offset + 1} months')::date)"
+        )
+    execute("CREATE TABLE bench_att_parted_default PARTITION OF bench_att_parted DEFAULT")
+    for table in ("bench_att_heap", "bench_att_parted"):
+        execute(ATT_FILL.format(table=table, size=CLASS_SIZE), {"rows": rows})
+        for statement in ATT_INDEXES.format(table=table).strip().splitlines():
+            execute(statement)
+        execute(f"ANALYZE {table}")
+    execute("ANALYZE bench_att_sessions")
+
+
 def run(scale: str) -> list[Row]:
     from django.db import connection, transaction
 
@@ -105,6 +183,33 @@ def run(scale: str) -> list[Row]:
 
     heap_read = measure(lambda: query("bench_audit_heap"), runs=runs * 6, warmup=3)
     parted_read = measure(lambda: query("bench_audit_parted"), runs=runs * 6, warmup=3)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_audit_heap, bench_audit_parted")
+        _build_attendance(cursor, rows)
+        cursor.execute(
+            "SELECT date_trunc('month', now())::date, (date_trunc('month', now()) + interval '1 month')::date"
+        )
+        first_day, next_first_day = cursor.fetchone()
+
+    def register(table: str, *, sessions_too: bool = False) -> Callable[[], None]:
+        # A different course each time, the same sequence for both tables: no one course's pages stay hot.
+        courses = itertools.count()
+        query = (THIS_MONTHS_SESSIONS_REGISTER if sessions_too else THIS_MONTHS_REGISTER).format(table=table)
+        window = [first_day, next_first_day] * (2 if sessions_too else 1)
+
+        def one() -> None:
+            with connection.cursor() as cursor:
+                cursor.execute(query, [next(courses) % COURSES, *window])
+                cursor.fetchall()
+
+        return one
+
+    heap_register = measure(register("bench_att_heap"), runs=runs * 20, warmup=5)
+    parted_register = measure(register("bench_att_parted"), runs=runs * 20, warmup=5)
+    heap_sessions = measure(register("bench_att_heap", sessions_too=True), runs=runs * 20, warmup=5)
+    parted_sessions = measure(register("bench_att_parted", sessions_too=True), runs=runs * 20, warmup=5)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_att_heap, bench_att_parted, bench_att_sessions")
     partitions_maintain()  # current from here on
     maintain = measure(lambda: partitions_maintain(), runs=runs * 4, warmup=2)
     dry_run = measure(lambda: partitions_maintain(dry_run=True), runs=runs * 4, warmup=2)
@@ -132,6 +237,26 @@ def run(scale: str) -> list[Row]:
             target="<= 1.0x the heap",
             max_ratio=1.0,
             note=f"{rows:,} rows",
+        ),
+        row(
+            name,
+            "this month's attendance for a course: partitioned",
+            parted_register,
+            baseline="same query on the heap",
+            baseline_sample=heap_register,
+            target="<= 1.2x the heap",
+            max_ratio=1.2,
+            note=f"{rows:,} attendance rows, {COURSES} courses",
+        ),
+        row(
+            name,
+            "this month's attendance for a course, sessions narrowed to the month: partitioned",
+            parted_sessions,
+            baseline="same query on the heap",
+            baseline_sample=heap_sessions,
+            target="<= 1.2x the heap",
+            max_ratio=1.2,
+            note=f"{rows:,} attendance rows",
         ),
         row(
             name,

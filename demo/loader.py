@@ -73,8 +73,10 @@ ENROLLMENTS = Table("enrollments", ("student_id", "course_id", "status", "enroll
 CLASS_SESSIONS = Table(
     "class_sessions", ("id", "course_id", "session_date", "starts_at", "ends_at", "topic", "is_cancelled")
 )
+# session_date is the session's (the partition key; the composite foreign key checks it).
 ATTENDANCES = Table(
-    "attendances", ("student_id", "session_id", "status", "minutes_late", "recorded_by_id", "created_at", "note")
+    "attendances",
+    ("student_id", "session_id", "session_date", "status", "minutes_late", "recorded_by_id", "created_at", "note"),
 )
 FEEDBACK = Table(
     "parsed_student_feedback",
@@ -190,6 +192,7 @@ class PlanLoader:
                 (
                     student_ids[a.student],
                     session_ids[a.session],
+                    plan.sessions[a.session].session_date,
                     a.status,
                     a.minutes_late,
                     user_ids[a.recorded_by],

@@ -22,6 +22,7 @@ from demo.attendance_rows import count_attendance
 from demo.loader import PlanLoader
 from demo.plan import build_plan
 from demo.rows import DemoPlan, PlanOptions
+from growthcompass.partitions.maintenance import partitions_cover
 
 DEFAULT_SEED = 42
 # The plan of a school is built in memory before it is loaded (about 10 kB per
@@ -170,6 +171,14 @@ def seed_demo(
                 _reset(cursor)
             else:
                 _refuse_if_occupied()
+        if plan.sessions:
+            # attendances is partitioned by month: the school's past months get their partitions
+            # first, so the register goes straight to them rather than the DEFAULT partition.
+            partitions_cover(
+                table="attendances",
+                first=min(session.session_date for session in plan.sessions),
+                last=max(session.session_date for session in plan.sessions),
+            )
         counts = PlanLoader(raw, bar, DEMO_PASSWORD_HASH).load(plan)
         bar.set_description("commit")
     return SeedResult(students=students, seed=seed, counts=counts, seconds=time.perf_counter() - started)

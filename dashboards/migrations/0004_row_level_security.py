@@ -63,6 +63,8 @@ class Migration(migrations.Migration):
     dependencies = [
         ("dashboards", "0003_table_generation_triggers"),
         ("courses", "0005_row_level_security"),
+        # After attendances became partitioned: its migration recreates the views this one renames.
+        ("attendance", "0007_attendances_partitioned"),
     ]
 
     operations = [migrations.RunSQL(sql=FORWARD, reverse_sql=REVERSE)]

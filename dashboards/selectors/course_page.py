@@ -31,12 +31,18 @@ def course_sessions_held(*, course_id: int, until: dt.date) -> list[CourseSessio
     return [CourseSession(*row) for row in rows]
 
 
-def course_attendance_marks(*, session_ids: list[int]) -> dict[tuple[int, int], str]:
+def course_attendance_marks(*, sessions: list[CourseSession]) -> dict[tuple[int, int], str]:
     """``{(session_id, student_id): status}`` for every record at these sessions."""
-    if not session_ids:
+    if not sessions:
         return {}
+    # The sessions' date range too: attendances is partitioned by month on session_date, so the
+    # read probes only the months of these sessions instead of every partition's index.
     rows = (
-        Attendance.objects.filter(session_id__in=session_ids)
+        Attendance.objects.filter(
+            session_id__in=[session.id for session in sessions],
+            session_date__gte=min(session.session_date for session in sessions),
+            session_date__lte=max(session.session_date for session in sessions),
+        )
         .order_by()
         .values_list("session_id", "student_id", "status")
     )

@@ -39,7 +39,7 @@ def course_view(request: HttpRequest, site: AdminSite, course_id: int) -> HttpRe
         raise Http404(f"No course with id {course_id}")
     roster = course_roster(course_id)
     sessions = course_sessions_held(course_id=course_id, until=timezone.localdate())
-    marks = course_attendance_marks(session_ids=[s.id for s in sessions])
+    marks = course_attendance_marks(sessions=sessions)
     metrics = students_metrics(s.id for s in roster)
     rows = []
     cells = []

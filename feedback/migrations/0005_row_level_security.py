@@ -18,7 +18,7 @@ POLICIES = (
 class Migration(migrations.Migration):
     dependencies = [
         ('feedback', '0004_table_generation_triggers'),
-        ('attendance', '0006_row_level_security'),
+        ('attendance', '0008_row_level_security'),
     ]
 
     operations = [

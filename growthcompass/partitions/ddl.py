@@ -34,7 +34,8 @@ from django.db.backends.utils import CursorWrapper
 from psycopg import sql
 
 from growthcompass.partitions import PartitionedTable
-from growthcompass.partitions.catalog import default_partition
+from growthcompass.partitions.catalog import default_partition, key_is_date
+from growthcompass.partitions.config import boundary_zone
 
 __all__ = ["clone_statement_triggers", "create_partition"]
 
@@ -105,6 +106,13 @@ def create_partition(
     """
     parent, partition = sql.Identifier(table.table), sql.Identifier(name)
     column = sql.Identifier(table.column)
+    # A date key (attendances.session_date) is bounded by days: the bound moments are
+    # midnights in TIME_ZONE, and their date there is the day they stand for.
+    as_date = key_is_date(cursor, table.table)
+
+    def literal(moment: dt.datetime) -> sql.Composable:
+        return sql.Literal(moment.astimezone(boundary_zone()).date() if as_date else moment)
+
     _execute(
         cursor,
         sql.SQL(
@@ -118,11 +126,11 @@ def create_partition(
     else:
         if upper is None:
             raise ValueError("a bounded partition needs an upper bound")
-        low = sql.SQL("MINVALUE") if lower is None else sql.Literal(lower)
-        bound = sql.SQL("FOR VALUES FROM ({low}) TO ({high})").format(low=low, high=sql.Literal(upper))
-        in_range: sql.Composable = sql.SQL("{column} < {high}").format(column=column, high=sql.Literal(upper))
+        low = sql.SQL("MINVALUE") if lower is None else literal(lower)
+        bound = sql.SQL("FOR VALUES FROM ({low}) TO ({high})").format(low=low, high=literal(upper))
+        in_range: sql.Composable = sql.SQL("{column} < {high}").format(column=column, high=literal(upper))
         if lower is not None:
-            in_range = sql.SQL("{column} >= {low} AND ").format(column=column, low=sql.Literal(lower)) + in_range
+            in_range = sql.SQL("{column} >= {low} AND ").format(column=column, low=literal(lower)) + in_range
         check = sql.Identifier(f"{name}_bound"[:63])
         # Proves the bounds to ATTACH, which then skips scanning the table.
         _execute(

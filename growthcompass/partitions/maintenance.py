@@ -34,7 +34,14 @@ from growthcompass.partitions.config import boundary_zone, lock_timeout_ms, peri
 from growthcompass.partitions.ddl import create_partition
 from growthcompass.partitions.periods import add_months, month_of, month_start, months
 
-__all__ = ["MaintenanceResult", "PlannedPartition", "TablePlan", "partitions_maintain", "plan_table"]
+__all__ = [
+    "MaintenanceResult",
+    "PlannedPartition",
+    "TablePlan",
+    "partitions_cover",
+    "partitions_maintain",
+    "plan_table",
+]
 
 # pg_try_advisory_xact_lock key: one partitions_maintain at a time per database.
 MAINTENANCE_LOCK_KEY = 7_406_913_205
@@ -203,3 +210,38 @@ def partitions_maintain(
                 )
             )
     return MaintenanceResult(dry_run=False, ran=True, tables=done)
+
+
+def partitions_cover(*, table: str, first: dt.date, last: dt.date, using: str = DEFAULT_DB_ALIAS) -> list[str]:
+    """Create ``table``'s partition of every month from ``first``'s to ``last``'s that no partition covers.
+
+    For a bulk load of history (the demo school's past terms): its rows then go
+    straight to their months instead of the DEFAULT partition, which maintenance
+    would have to empty afterwards row by row. Retention is not consulted: the
+    caller is about to write those months. Returns the names created; nothing
+    when ``table`` is not partitioned. Runs in the caller's transaction if any.
+    """
+    from growthcompass.partitions import get
+
+    registered = get(table)
+    connection = connections[using]
+    created = []
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        if not is_partitioned(cursor, registered.table):
+            return []
+        # Pinned for the DDL, then given back: the caller's transaction goes on after this.
+        cursor.execute("SELECT current_setting('TimeZone'), current_setting('lock_timeout')")
+        zone, timeout = cursor.fetchone() or ("UTC", "0")
+        cursor.execute(
+            "SELECT set_config('TimeZone', %s, true), set_config('lock_timeout', %s, true)",
+            [boundary_zone().key, f"{lock_timeout_ms()}ms"],
+        )
+        for month in months(month_of(first), month_of(last)):
+            lower, upper = month_start(month), month_start(add_months(month, 1))
+            if any(partition.overlaps(lower, upper) for partition in partitions(cursor, registered.table)):
+                continue
+            name = registered.partition_name(month)
+            create_partition(cursor, registered, lower=lower, upper=upper, name=name)
+            created.append(name)
+        cursor.execute("SELECT set_config('TimeZone', %s, true), set_config('lock_timeout', %s, true)", [zone, timeout])
+    return created

@@ -15,7 +15,13 @@ from django.db.migrations.executor import MigrationExecutor
 from psycopg import sql
 
 from growthcompass.schema.services import run_plan
-from tests.factories import AttendanceFactory, EnrollmentFactory, FeedbackFactory, GuardianFactory
+from tests.factories import (
+    ClassSessionFactory,
+    EnrollmentFactory,
+    FeedbackFactory,
+    GuardianFactory,
+    StudentFactory,
+)
 
 # The schema is the subject here: migrations and ANALYZE run as the owner of the tables.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("module_as_owner")]
@@ -46,6 +52,11 @@ KEPT = [*WRITTEN, "view_refreshes", "student_metrics_mv"]
 # Rows a later migration adds on purpose, left out of "kept": dashboards 0002 records the creation of
 # the staff dashboard's two summaries (every earlier row of view_refreshes must still be unchanged).
 ADDED = {"view_refreshes": sql.SQL("WHERE t.view_name NOT IN ('attendance_weekly_mv', 'feedback_trend_mv')")}
+# Columns a later migration adds on purpose, left out of the fingerprint: attendance 0006 carries the
+# session's date on each attendance (backfilled from the session; the partition key of 0007). And
+# attendance 0007 creates student_metrics_mv again over the partitioned table and refreshes it, so its
+# name (first and last name) shows the last_name this test writes; every other column must match.
+ADDED_COLUMNS = {"attendances": ["session_date"], "student_metrics_mv": ["name"]}
 
 
 def _migrate(targets: Sequence[tuple[str, str | None]]) -> list[tuple[str, str]]:
@@ -60,13 +71,14 @@ def _fingerprint(table: str) -> tuple[int, str]:
     """Row count and an md5 over every row (less the column the test writes), in a stable order."""
     query = sql.SQL(
         "SELECT count(*), md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), ''))"
-        " FROM (SELECT to_jsonb(t) - {written} AS r FROM {table} AS t {added}) AS rows"
+        " FROM (SELECT to_jsonb(t) - {written} - {columns}::text[] AS r FROM {table} AS t {added}) AS rows"
     )
     with connection.cursor() as cursor:
         cursor.execute(
             query.format(
                 table=sql.Identifier(table),
                 written=sql.Literal(WRITTEN.get(table, "")),
+                columns=sql.Literal(ADDED_COLUMNS.get(table, [])),
                 added=ADDED.get(table, sql.SQL("")),
             ).as_string(None)
         )
@@ -93,11 +105,17 @@ def _audit_entries_of_one_write(table: str, column: str) -> int:
 
 
 def _seed() -> None:
-    attendance = AttendanceFactory.create()
-    EnrollmentFactory.create(student=attendance.student, course=attendance.session.course)
-    GuardianFactory.create(student=attendance.student, is_primary=True)
-    FeedbackFactory.create(student=attendance.student, session=attendance.session)
+    student, session = StudentFactory.create(), ClassSessionFactory.create()
+    EnrollmentFactory.create(student=student, course=session.course)
+    GuardianFactory.create(student=student, is_primary=True)
+    FeedbackFactory.create(student=student, session=session)
     with connection.cursor() as cursor:
+        # As the code of that layout wrote it: the table has no session_date yet.
+        cursor.execute(
+            "INSERT INTO attendances (student_id, session_id, status, minutes_late, created_at, note)"
+            " VALUES (%s, %s, 'present', 0, now(), '')",
+            [student.pk, session.pk],
+        )
         cursor.execute("REFRESH MATERIALIZED VIEW student_metrics_mv")
         cursor.execute(
             "INSERT INTO view_refreshes (view_name, started_at, finished_at, duration_ms, concurrent, source,"

@@ -467,3 +467,20 @@ def test_a_failure_part_way_leaves_nothing_written(monkeypatch: pytest.MonkeyPat
     assert not Student.objects.exists()
     assert not Attendance.objects.exists()
     assert not User.objects.filter(username__startswith="student-").exists()
+
+
+@pytest.mark.django_db
+def test_the_register_goes_to_its_months_partitions_not_the_default_one() -> None:
+    from django.db import connection
+
+    result = seed()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM attendances_default")
+        in_default = cursor.fetchone()
+        cursor.execute("SELECT count(DISTINCT tableoid) FROM attendances")
+        holding = cursor.fetchone()
+    assert result.counts["attendances"] > 0
+    assert in_default == (0,)
+    assert holding is not None and holding[0] >= 2  # the term spans months
+    assert not Attendance.objects.exclude(session_date=F("session__session_date")).exists()

@@ -12,12 +12,22 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_filtered_sequential_scan_of_a_large_table_is_flagged() -> None:
-    result = explain_statement("SELECT * FROM attendances WHERE note = %s", large_table_rows=0)
+    result = explain_statement("SELECT * FROM students WHERE leaving_reason = %s", large_table_rows=0)
     assert result.explained and not result.analyzed
     assert result.top_node == "Seq Scan"
     kinds = {(f.kind, f.relation) for f in result.findings}
-    assert kinds == {("seq_scan_large_table", "attendances"), ("missing_index", "attendances")}
-    assert "note" in next(f.detail for f in result.findings if f.kind == "missing_index")
+    assert kinds == {("seq_scan_large_table", "students"), ("missing_index", "students")}
+    assert "leaving_reason" in next(f.detail for f in result.findings if f.kind == "missing_index")
+
+
+def test_on_a_partitioned_table_each_partition_scanned_is_flagged() -> None:
+    # attendances is partitioned by month: the plan appends one scan per partition, each named.
+    result = explain_statement("SELECT * FROM attendances WHERE note = %s", large_table_rows=0)
+    assert result.top_node == "Append"
+    flagged = {f.relation for f in result.findings if f.kind == "seq_scan_large_table"}
+    assert "attendances_default" in flagged and len(flagged) >= 5
+    assert all(relation.startswith("attendances_") for relation in flagged)
+    assert {f.relation for f in result.findings if f.kind == "missing_index"} == flagged
 
 
 def test_small_tables_and_index_scans_are_not_flagged() -> None:

@@ -39,7 +39,7 @@ def test_maintain_creates_the_months_ahead_once() -> None:
     second = partitions_maintain()
 
     assert wanted <= names()
-    assert {p.name for plan in first.tables for p in plan.create} == wanted
+    assert {p.name for plan in first.tables if plan.table == "audit_log" for p in plan.create} == wanted
     assert second.created == 0
 
 
@@ -49,7 +49,7 @@ def test_dry_run_says_what_it_would_create_and_creates_nothing() -> None:
     call_command("partitions_maintain", dry_run=True, json=True, stdout=out)
 
     result = json.loads(out.getvalue())
-    planned = [p["name"] for table in result["tables"] for p in table["create"]]
+    planned = [p["name"] for table in result["tables"] if table["table"] == "audit_log" for p in table["create"]]
     assert planned == [TABLE.partition_name(month(4)), TABLE.partition_name(month(5))]
     assert not set(planned) & names()
 
@@ -142,3 +142,30 @@ def test_the_command_heals_the_default_partition_with_no_fallback_scope(settings
     assert rows_in("audit_log_default") == 0
     assert rows_in(TABLE.partition_name(month(-16))) >= 2
     assert AuditLog.objects.filter(pk__in=ids).count() == 2
+
+
+def test_cover_creates_the_missing_months_of_a_range_once_and_leaves_the_session_settings() -> None:
+    from growthcompass.partitions.maintenance import partitions_cover
+
+    table = get("attendances")
+    wanted = {table.partition_name(month(offset)) for offset in (-3, -2, -1)}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('TimeZone'), current_setting('lock_timeout')")
+        before = cursor.fetchone()
+    assert not wanted & {p.name for p in _attendance_partitions()}
+
+    created = partitions_cover(table="attendances", first=month(-3), last=month(0))
+
+    assert set(created) == wanted  # this month's existed already
+    assert wanted <= {p.name for p in _attendance_partitions()}
+    assert partitions_cover(table="attendances", first=month(-3), last=month(0)) == []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('TimeZone'), current_setting('lock_timeout')")
+        assert cursor.fetchone() == before
+
+
+def _attendance_partitions() -> list[Any]:
+    from growthcompass.partitions.catalog import partitions
+
+    with connection.cursor() as cursor:
+        return partitions(cursor, "attendances")

@@ -11,7 +11,7 @@ from growthcompass.rls.policies import declarations
 LATEST = {
     "students": "students.migrations.0007_row_level_security",
     "courses": "courses.migrations.0005_row_level_security",
-    "attendance": "attendance.migrations.0006_row_level_security",
+    "attendance": "attendance.migrations.0008_row_level_security",
     "feedback": "feedback.migrations.0005_row_level_security",
     "auditing": "auditing.migrations.0007_row_level_security",
     "registry_app": "tests.registry_app.migrations.0004_row_level_security",

@@ -31,7 +31,7 @@ DROP FUNCTION IF EXISTS gc_rls_teacher_session_ids();
 
 class Migration(migrations.Migration):
     dependencies = [
-        ('attendance', '0005_table_generation_triggers'),
+        ('attendance', '0007_attendances_partitioned'),
         ('courses', '0005_row_level_security'),
     ]
 
