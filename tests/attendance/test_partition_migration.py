@@ -13,7 +13,8 @@ from auditing.models import AuditLog
 from tests.factories import ClassSessionFactory, CourseFactory, StudentFactory
 from tests.partitions.conftest import month
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Migrations run as the owner of the tables.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("module_as_owner")]
 
 # The columns 0005 has: compared across the whole round trip.
 OLD_COLUMNS = "id, student_id, session_id, status, minutes_late, recorded_by_id, created_at, note"

@@ -19,7 +19,9 @@ from growthcompass.partitions.maintenance import partitions_maintain
 from tests.factories import AttendanceFactory, ClassSessionFactory, CourseFactory, StudentFactory
 from tests.partitions.conftest import month, rows_in
 
-pytestmark = pytest.mark.django_db
+# The subject is the partitioned table itself (partitions read directly, which the application role may
+# not): these tests run as the owner; row-level security still applies to it (the tables force it).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("module_as_owner")]
 
 TABLE = get("attendances")
 
