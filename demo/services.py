@@ -22,6 +22,7 @@ from demo.attendance_rows import count_attendance
 from demo.loader import PlanLoader
 from demo.plan import build_plan
 from demo.rows import DemoPlan, PlanOptions
+from growthcompass.db.roles import as_owner_outside_transactions
 from growthcompass.partitions.maintenance import partitions_cover
 
 DEFAULT_SEED = 42
@@ -140,6 +141,17 @@ def seed_demo(
         tz=timezone.get_current_timezone(),
         options=options,
     )
+    if plan.sessions:
+        # attendances is partitioned by month: the school's past months get their partitions
+        # first, so the register goes straight to them rather than the DEFAULT partition. That is
+        # DDL, as the owner of the tables, before the load's transaction (an empty partition left by
+        # a failed load is what maintenance would have created anyway).
+        with as_owner_outside_transactions():
+            partitions_cover(
+                table="attendances",
+                first=min(session.session_date for session in plan.sessions),
+                last=max(session.session_date for session in plan.sessions),
+            )
     with (
         tqdm(
             total=_planned_rows(plan),
@@ -171,14 +183,6 @@ def seed_demo(
                 _reset(cursor)
             else:
                 _refuse_if_occupied()
-        if plan.sessions:
-            # attendances is partitioned by month: the school's past months get their partitions
-            # first, so the register goes straight to them rather than the DEFAULT partition.
-            partitions_cover(
-                table="attendances",
-                first=min(session.session_date for session in plan.sessions),
-                last=max(session.session_date for session in plan.sessions),
-            )
         counts = PlanLoader(raw, bar, DEMO_PASSWORD_HASH).load(plan)
         bar.set_description("commit")
     return SeedResult(students=students, seed=seed, counts=counts, seconds=time.perf_counter() - started)

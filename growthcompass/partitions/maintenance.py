@@ -219,7 +219,10 @@ def partitions_cover(*, table: str, first: dt.date, last: dt.date, using: str = 
     straight to their months instead of the DEFAULT partition, which maintenance
     would have to empty afterwards row by row. Retention is not consulted: the
     caller is about to write those months. Returns the names created; nothing
-    when ``table`` is not partitioned. Runs in the caller's transaction if any.
+    when ``table`` is not partitioned, or when the current role does not own it
+    (the application role under row-level security: creating partitions is the
+    owner's DDL; the rows then go to the DEFAULT partition, which
+    ``partitions_maintain`` empties). Runs in the caller's transaction if any.
     """
     from growthcompass.partitions import get
 
@@ -228,6 +231,13 @@ def partitions_cover(*, table: str, first: dt.date, last: dt.date, using: str = 
     created = []
     with transaction.atomic(using=using), connection.cursor() as cursor:
         if not is_partitioned(cursor, registered.table):
+            return []
+        cursor.execute(
+            "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class WHERE oid = %s::regclass",
+            [registered.table],
+        )
+        owner = cursor.fetchone()
+        if not (owner and owner[0]):
             return []
         # Pinned for the DDL, then given back: the caller's transaction goes on after this.
         cursor.execute("SELECT current_setting('TimeZone'), current_setting('lock_timeout')")
