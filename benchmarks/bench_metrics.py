@@ -36,7 +36,8 @@ NAME = "metrics"
 
 
 def run(scale: str) -> list[Row]:
-    from django.db import connection, connections
+    import psycopg
+    from django.db import connections
     from django.db.models import F
     from django.test.utils import override_settings
 
@@ -45,6 +46,7 @@ def run(scale: str) -> list[Row]:
     from dashboards.models import StudentMetrics
     from dashboards.refresh import materialized_view_refresh
     from dashboards.selectors import student_metrics_get, student_metrics_lowest_attendance
+    from growthcompass.cache.listen_loop import listener_connection_params
     from growthcompass.db import monitoring
     from growthcompass.db.monitoring import tracker
     from students.models import Student
@@ -88,8 +90,10 @@ def run(scale: str) -> list[Row]:
         columns = [f.column for f in StudentMetrics._meta.concrete_fields]
         point_sql = f"SELECT {', '.join(columns)} FROM student_metrics_mv WHERE id = %s"  # noqa: S608 - fixed names
 
-        connection.ensure_connection()
-        raw = connection.connection  # the same pooled psycopg connection the ORM uses, minus Django
+        # A psycopg connection of its own, minus Django: under row-level security it declares its
+        # scope once for its session (the pooled connections never carry a session setting).
+        raw = psycopg.connect(**listener_connection_params(), autocommit=True)
+        raw.execute("SET growthcompass.rls_kind = 'system'")
 
         def raw_read() -> None:
             with raw.cursor() as cursor:
@@ -103,6 +107,7 @@ def run(scale: str) -> list[Row]:
             StudentMetrics.objects.get(pk=next_id())
 
         reads = interleaved({"raw": raw_read, "orm": orm_read, "get": queryset_get}, runs=runs)
+        raw.close()
         raw_sample, orm_sample, get_sample = reads["raw"], reads["orm"], reads["get"]
         rows.append(
             row(

@@ -15,17 +15,16 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import connection, connections
 from django.test import override_settings
 
 from growthcompass.cache import get_store, querysets, reset_store
 from growthcompass.cache.config import caches_from_url
-from growthcompass.cache.listener import listener_connection_params
 from growthcompass.cache.querysets import declare, queryset_cache
 from students.models import Student
 from tests.cache.conftest import WAIT_S, ListenerHandle, wipe
+from tests.db_roles import other_connection
 from tests.factories import StudentFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -127,7 +126,7 @@ def race(
     def write(version: int) -> None:
         if external_every and version % external_every == 0:
             assert listener is not None
-            with psycopg.connect(**listener_connection_params(), autocommit=True) as other:
+            with other_connection() as other:  # outside Django, in a system scope (row-level security)
                 other.execute("UPDATE students SET leaving_reason = %s WHERE id = %s", [str(version), student.pk])
             listener.barrier()
         elif version % 2:

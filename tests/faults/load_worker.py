@@ -30,9 +30,13 @@ import django
 def main(plan_path: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "growthcompass.settings")
     django.setup()
+    from growthcompass.rls import rls_system_context
+
     with open(plan_path, encoding="utf-8") as handle:
         plan = json.load(handle)
-    result = Worker(plan).run()
+    # A process of its own, under row-level security like any: it declares its scope.
+    with rls_system_context(reason="fault test load worker"):
+        result = Worker(plan).run()
     print(json.dumps(result))
 
 
