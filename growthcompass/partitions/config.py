@@ -25,3 +25,17 @@ def lock_timeout_ms() -> int:
 def boundary_zone() -> zoneinfo.ZoneInfo:
     """Months start at midnight in ``TIME_ZONE``, so a staff member's "this month" is one partition."""
     return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def refused_for_lock(exc: Exception, *, what: str) -> str | None:
+    """The one-line refusal for ``exc`` when it is a lock not granted within the timeout, else None.
+
+    ``partitions_maintain`` and ``audit_prune`` both ask for their locks with
+    ``PARTITIONS_LOCK_TIMEOUT_MS`` and change nothing when one is not granted.
+    """
+    if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
+        return None
+    return (
+        f"A lock on {what} was not granted within {lock_timeout_ms()} ms (PARTITIONS_LOCK_TIMEOUT_MS); "
+        "nothing was changed. Run it again."
+    )

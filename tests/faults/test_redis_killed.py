@@ -12,47 +12,22 @@ socket with nothing in it.
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
 from django.test import override_settings
 
 from growthcompass.cache import CacheStore, get_store, reset_store
 from growthcompass.cache.config import caches_from_url
-from students.models import Student
-from students.selectors import student_get, students_by_ids
+from students.selectors import student_get
 from tests.factories import StudentFactory
 from tests.faults.conftest import Deadline, PrivateRedis, run_in_threads
+from tests.faults.failover_loop import READS_PER_PHASE, Loop, hits, read_and_write_own_students
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 READERS = 4
 STUDENTS_PER_READER = 8
-READS_PER_PHASE = 150  # per phase, over all threads, before the loop moves on
-WRITE_EVERY = 7  # a write (then a read of it) every this many iterations
-
-
-@dataclass
-class Loop:
-    """What the reader threads share: the current phase and what they saw in each."""
-
-    phase: str = "before"
-    stop: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    reads: Counter[str] = field(default_factory=Counter)
-    writes: Counter[str] = field(default_factory=Counter)
-    wrong: list[str] = field(default_factory=list)
-
-    def count(self, counter: Counter[str], phase_before: str) -> None:
-        with self.lock:
-            if self.phase == phase_before:  # a read that straddled a phase change counts for neither
-                counter[phase_before] += 1
-
-    def total_reads(self, phase: str) -> int:
-        with self.lock:
-            return self.reads[phase]
 
 
 @pytest.fixture
@@ -62,34 +37,6 @@ def store(private_redis: PrivateRedis) -> Iterator[CacheStore]:
     with override_settings(CACHES=caches, CACHE_RETRY_AFTER_S=0.1, CACHE_RETRY_AFTER_MAX_S=0.5):
         yield get_store()
         reset_store()
-
-
-def _read_and_write_own_students(loop: Loop, students: list[Student]) -> None:
-    """Read this thread's students (one at a time and as a batch), now and then changing one, checking every answer."""
-    truth = {student.pk: student.grade_level for student in students}
-    iteration = 0
-    while not loop.stop.is_set():
-        iteration += 1
-        student = students[iteration % len(students)]
-        phase = loop.phase
-        if iteration % WRITE_EVERY == 0:
-            student.grade_level = (student.grade_level + 1) % 13
-            student.save(update_fields=["grade_level"])  # invalidates on commit (deferred while Redis is away)
-            truth[student.pk] = student.grade_level
-            loop.count(loop.writes, phase)
-        if iteration % 5 == 0:
-            seen = {pk: summary.grade_level for pk, summary in students_by_ids(list(truth)).items()}
-            if seen != truth:
-                loop.wrong.append(f"batch in phase {phase}: {seen} != {truth}")
-        else:
-            summary = student_get(student.pk)
-            if summary is None or summary.grade_level != truth[student.pk]:
-                loop.wrong.append(f"student {student.pk} in phase {phase}: {summary} != grade {truth[student.pk]}")
-        loop.count(loop.reads, phase)
-
-
-def _hits(store: CacheStore) -> int:
-    return int(store.statistics()["totals"]["hits"])
 
 
 def test_reads_stay_correct_while_redis_is_killed_and_use_the_cache_again_once_it_is_back(
@@ -108,11 +55,11 @@ def test_reads_stay_correct_while_redis_is_killed_and_use_the_cache_again_once_i
                 loop.phase = "down"
             Deadline(30).poll(lambda: loop.total_reads("down") >= READS_PER_PHASE, "reads with Redis killed")
             private_redis.start()
-            hits_at_restart = _hits(store)
+            hits_at_restart = hits(store)
             with loop.lock:
                 loop.phase = "after"
             Deadline(30).poll(
-                lambda: loop.total_reads("after") >= READS_PER_PHASE and _hits(store) > hits_at_restart,
+                lambda: loop.total_reads("after") >= READS_PER_PHASE and hits(store) > hits_at_restart,
                 "reads with Redis back, served from it again",
             )
         finally:
@@ -120,7 +67,7 @@ def test_reads_stay_correct_while_redis_is_killed_and_use_the_cache_again_once_i
 
     conductor = threading.Thread(target=switch_phases, daemon=True)
     conductor.start()
-    errors = run_in_threads(READERS, lambda i: _read_and_write_own_students(loop, owned[i]), timeout_s=120)
+    errors = run_in_threads(READERS, lambda i: read_and_write_own_students(loop, owned[i]), timeout_s=120)
     conductor.join(5)
 
     assert errors == []
@@ -139,6 +86,6 @@ def test_reads_stay_correct_while_redis_is_killed_and_use_the_cache_again_once_i
     assert store.pending_invalidations == 0
     # And the cache is in use again: the read was stored, and repeating it is a Redis hit.
     assert store.client.exists(store.key("student", probe.pk)), "the read was stored in the restarted Redis"
-    hits_before = _hits(store)
+    hits_before = hits(store)
     assert student_get(probe.pk) == student_get(probe.pk)
-    assert _hits(store) >= hits_before + 2
+    assert hits(store) >= hits_before + 2

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.test import override_settings
 
@@ -16,6 +16,7 @@ from auditing.models import AuditLog
 from growthcompass.partitions import get
 from growthcompass.partitions.maintenance import MAINTENANCE_LOCK_KEY, partitions_maintain
 from tests.auditing.conftest import insert_entry
+from tests.db_roles import owner_connection
 from tests.partitions.conftest import inside, month, names, rows_in
 
 # Partition maintenance and pruning are DDL on the owner's tables: these tests run as the owner
@@ -169,3 +170,17 @@ def _attendance_partitions() -> list[Any]:
 
     with connection.cursor() as cursor:
         return partitions(cursor, "attendances")
+
+
+@override_settings(PARTITIONS_AHEAD=8, PARTITIONS_LOCK_TIMEOUT_MS=200)
+def test_a_lock_not_granted_in_time_is_one_line_and_changes_nothing() -> None:
+    before = names()
+    with owner_connection() as other, other.transaction():
+        other.execute("LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(CommandError) as refused:
+            call_command("partitions_maintain", stdout=StringIO())
+    assert str(refused.value) == (
+        "A lock on a partitioned table was not granted within 200 ms (PARTITIONS_LOCK_TIMEOUT_MS); "
+        "nothing was changed. Run it again."
+    )
+    assert names() == before

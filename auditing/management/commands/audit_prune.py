@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from auditing.commands import add_as_user_argument, audit_context_from_options
 from auditing.services import PruneRefused, PruneResult, audit_log_prune, moment_text
 from growthcompass.command_arguments import text
-from growthcompass.partitions.config import lock_timeout_ms
+from growthcompass.partitions.config import refused_for_lock
 
 
 def parse_cutoff(value: str) -> dt.datetime:
@@ -61,11 +61,9 @@ class Command(BaseCommand):
             except PruneRefused as exc:
                 raise CommandError(str(exc)) from exc
             except OperationalError as exc:
-                if getattr(exc.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
-                    raise CommandError(
-                        f"A lock on audit_log was not granted within {lock_timeout_ms()} ms "
-                        "(PARTITIONS_LOCK_TIMEOUT_MS); nothing was removed. Run it again."
-                    ) from exc
+                refusal = refused_for_lock(exc, what="audit_log")
+                if refusal:
+                    raise CommandError(refusal) from exc
                 raise
         if options["json"]:
             self.stdout.write(json.dumps(result.as_dict(), indent=2))

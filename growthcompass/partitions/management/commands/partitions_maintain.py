@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import OperationalError
 
-from growthcompass.partitions.config import lock_timeout_ms
+from growthcompass.partitions.config import refused_for_lock
 from growthcompass.partitions.maintenance import MaintenanceResult, partitions_maintain
 from growthcompass.rls import rls_system_context
 
@@ -29,11 +29,9 @@ class Command(BaseCommand):
             with rls_system_context(reason="manage.py partitions_maintain"):
                 result = partitions_maintain(dry_run=options["dry_run"])
         except OperationalError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) == "55P03":  # lock_not_available
-                raise CommandError(
-                    f"A table lock was not granted within {lock_timeout_ms()} ms (PARTITIONS_LOCK_TIMEOUT_MS); "
-                    "nothing was changed. Run it again."
-                ) from exc
+            refusal = refused_for_lock(exc, what="a partitioned table")
+            if refusal:
+                raise CommandError(refusal) from exc
             raise
         if options["json"]:
             self.stdout.write(json.dumps(result.as_dict(), indent=2))
