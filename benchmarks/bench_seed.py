@@ -39,9 +39,14 @@ def _raw_cursor_work(work: Callable[[psycopg.Cursor[Any]], float]) -> float:
     """Run ``work`` on a raw psycopg cursor in a transaction that is always rolled back; return its result."""
     from django.db import connection, transaction
 
-    with transaction.atomic(), connection.cursor() as django_cursor:
+    from auditing.context import bind_audit_context
+    from growthcompass.rls import rls_system_context
+
+    with rls_system_context(reason="benchmark seed"), transaction.atomic(), connection.cursor() as django_cursor:
         raw = django_cursor.connection
         with raw.cursor() as cursor:
+            # Past Django's execute wrapper: bind the scope (row-level security) by hand, as seed_demo does.
+            bind_audit_context(cursor)
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # as seed_demo does; see its comment
             _empty_domain_tables(cursor)
             result = work(cursor)

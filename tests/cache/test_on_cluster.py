@@ -35,6 +35,7 @@ import pytest
 from django.db import connection
 
 from growthcompass.devservers.redis_topology import ClusterTopology, redis_server_binary
+from tests.db.aliases import owner_database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -77,7 +78,14 @@ def test_the_cache_tests_and_every_redis_user_pass_on_a_three_master_redis_clust
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     with ClusterTopology(masters=3, replicas_per_master=1) as cluster:
-        env = dict(os.environ, REDIS_URL=cluster.url(), DATABASE_URL=child_database_url())
+        child_db = child_database_url()
+        env = dict(
+            os.environ,
+            REDIS_URL=cluster.url(),
+            DATABASE_URL=child_db,
+            # The child migrates its own test database as the owner of the tables (row-level security).
+            MIGRATION_DATABASE_URL=owner_database_url(child_db.rsplit("/", 1)[1]),
+        )
         env.pop("DATABASE_URL_FILE", None)
         env.pop("REDIS_URL_FILE", None)
         result = subprocess.run(
