@@ -31,7 +31,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from growthcompass.devservers._common import DevServerError
 
@@ -73,8 +73,11 @@ class LocalPgBouncer:
         pool_size: int = 20,
         max_client_conn: int = 1000,
         pool_mode: str = "transaction",
+        also_users: Sequence[tuple[str, str]] = (),
     ) -> None:
         parts = urlsplit(upstream_url)
+        # Other roles that may log in through it (auth_type = trust still wants them in auth_file).
+        self.also_users = tuple(also_users)
         self.upstream_url = upstream_url
         self.host = unquote(parts.hostname or "") if parts.hostname else ""
         # urlsplit lower-cases and stops at the first '%2F'-free part; keep a socket directory as given.
@@ -120,7 +123,10 @@ class LocalPgBouncer:
         self.listen_port = free_port()
         config = self.root / "pgbouncer.ini"
         config.write_text(self._config(), encoding="utf-8")
-        (self.root / "userlist.txt").write_text(f'"{self.user}" "{self.password}"\n', encoding="utf-8")
+        users = dict([(self.user, self.password), *self.also_users])
+        (self.root / "userlist.txt").write_text(
+            "".join(f'"{user}" "{password}"\n' for user, password in users.items()), encoding="utf-8"
+        )
         kwargs: dict[str, Any] = {}
         if run_as is not None:
             for path in (self.root, *self.root.iterdir()):
@@ -223,6 +229,14 @@ def _upstream_url() -> str:
     return ensure_postgres(Path(__file__).resolve().parents[2])
 
 
+def _through(url: str, port: int) -> str:
+    """``url`` with its host and port replaced by the loopback PgBouncer's (user, password, database kept)."""
+    parts = urlsplit(url)
+    credentials = parts.netloc.rpartition("@")[0]
+    netloc = f"{credentials}@127.0.0.1:{port}" if credentials else f"127.0.0.1:{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m growthcompass.devservers.pgbouncer",
@@ -241,13 +255,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(INSTALL_HINT, file=sys.stderr)
         return 2
     upstream = _upstream_url()
-    with LocalPgBouncer(upstream, pool_size=args.pool_size) as bouncer:
+    owner = os.environ.get("MIGRATION_DATABASE_URL")
+    owner_parts = urlsplit(owner) if owner else None
+    also = [(unquote(owner_parts.username or ""), unquote(owner_parts.password or ""))] if owner_parts else []
+    with LocalPgBouncer(upstream, pool_size=args.pool_size, also_users=also) as bouncer:
         env = {
             **os.environ,
             "DATABASE_URL": bouncer.url() + (f"?{bouncer.query}" if bouncer.query else ""),
             "DATABASE_DIRECT_URL": upstream,
             "DATABASE_POOLER": "pgbouncer",
         }
+        if owner:
+            # The owner (row-level security's second role) reaches the same server through the same
+            # PgBouncer: the suite switches to it only for aliases on the owner URL's server.
+            env["MIGRATION_DATABASE_URL"] = _through(owner, bouncer.listen_port)
         print(f"PgBouncer (transaction mode) on 127.0.0.1:{bouncer.listen_port} in front of the database", flush=True)
         return subprocess.call(command, env=env)  # noqa: S603 - the caller's own command
 
