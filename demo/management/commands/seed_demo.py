@@ -99,9 +99,10 @@ class Command(BaseCommand):
                     progress=True,
                     progress_stream=_ProgressStream(self.stderr),
                 )
+                # In the command's scope too: refreshing reads every row (a staff or system scope).
+                refreshed = {} if options["no_refresh"] else demo_views_refresh()
         except DemoSeedRefused as exc:
             raise CommandError(str(exc)) from exc
-        refreshed = {} if options["no_refresh"] else demo_views_refresh()
         if options["json"]:
             self.stdout.write(json.dumps({**result.as_dict(), "views_refreshed": refreshed}))
         else:
