@@ -2,19 +2,42 @@
 
 A teacher reads the courses they teach, those courses' enrolments, and the
 students (and their guardians) with an active or completed enrolment in one
-of them in a term that has begun. The sets come from SECURITY DEFINER
-functions (``gc_rls_teacher_course_ids``, ``gc_rls_teacher_student_ids``,
-created in this app's migration 0005) that filter by the scope themselves:
-the planner hashes each set once per statement, and a policy never recurses
-into another table's policy.
+of them in a term that has begun. A teacher's courses come from a SECURITY
+DEFINER function (``gc_rls_teacher_course_ids``, migration 0005) that filters
+by the scope itself, so the planner hashes the set once per statement and a
+policy never recurses into another table's policy. A teacher's students are
+rows of ``rls_teacher_students`` (migration 0006), probed per row through its
+primary key.
 """
 
 from __future__ import annotations
 
-from growthcompass.rls.policies import HAS_SCOPE, TEACHER_ID, Policy, staff_policy
+from growthcompass.rls.policies import HAS_SCOPE, IS_TEACHER, TEACHER_ID, Policy, staff_policy
 
 TEACHER_COURSES = "(SELECT gc_rls_teacher_course_ids())"
-TEACHER_STUDENTS = "(SELECT gc_rls_teacher_student_ids())"
+
+
+def teacher_sees_student(table: str, column: str) -> str:
+    """A teacher sees ``table.column``'s student: one probe of ``rls_teacher_students``'s primary key.
+
+    The table (courses migration 0006) holds each teacher's students, kept by
+    triggers on enrolments, courses and terms. As a correlated ``EXISTS`` the
+    planner probes it once per row for a point read and hashes it for a scan,
+    where the old ``id IN (SELECT set-returning function)`` built the teacher's
+    whole student set for every statement. The column is qualified by its
+    table: ``rls_teacher_students`` has a ``student_id`` of its own.
+    """
+    if not (table.replace("_", "").isalnum() and column.replace("_", "").isalnum()):
+        raise ValueError(f"not plain identifiers: {table!r}, {column!r}")
+    return (
+        f"{IS_TEACHER} AND EXISTS (SELECT 1 FROM rls_teacher_students r WHERE r.teacher_id = {TEACHER_ID} "  # noqa: S608 - identifiers checked above
+        f"AND r.student_id = {table}.{column} AND r.term_starts_on <= current_date)"
+    )
+
+
+def teacher_course(column: str) -> str:
+    return f"{IS_TEACHER} AND {column} IN {TEACHER_COURSES}"
+
 
 RLS_TABLES = ("terms", "courses", "enrollments")
 POLICIES = (
@@ -24,7 +47,9 @@ POLICIES = (
     staff_policy("courses"),
     Policy("courses", "courses_teacher_read", command="SELECT", using=f"teacher_id = {TEACHER_ID}"),
     staff_policy("enrollments"),
-    Policy("enrollments", "enrollments_teacher_read", command="SELECT", using=f"course_id IN {TEACHER_COURSES}"),
-    Policy("students", "students_teacher_read", command="SELECT", using=f"id IN {TEACHER_STUDENTS}"),
-    Policy("guardians", "guardians_teacher_read", command="SELECT", using=f"student_id IN {TEACHER_STUDENTS}"),
+    Policy("enrollments", "enrollments_teacher_read", command="SELECT", using=teacher_course("course_id")),
+    Policy("students", "students_teacher_read", command="SELECT", using=teacher_sees_student("students", "id")),
+    Policy(
+        "guardians", "guardians_teacher_read", command="SELECT", using=teacher_sees_student("guardians", "student_id")
+    ),
 )

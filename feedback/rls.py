@@ -5,11 +5,10 @@ They record feedback only for their own sessions, about students they can see.
 
 from __future__ import annotations
 
-from attendance.rls import TEACHER_SESSIONS
-from courses.rls import TEACHER_STUDENTS
-from growthcompass.rls.policies import TEACHER_ID, Policy, staff_policy
+from attendance.rls import TEACHER_SESSIONS, teacher_writes
+from growthcompass.rls.policies import IS_TEACHER, TEACHER_ID, Policy, staff_policy
 
-_TEACHER_WRITES = f"session_id IN {TEACHER_SESSIONS} AND student_id IN {TEACHER_STUDENTS}"
+_TEACHER_WRITES = teacher_writes("parsed_student_feedback")
 
 RLS_TABLES = ("parsed_student_feedback",)
 POLICIES = (
@@ -18,7 +17,7 @@ POLICIES = (
         "parsed_student_feedback",
         "parsed_student_feedback_teacher_read",
         command="SELECT",
-        using=f"author_id = {TEACHER_ID} OR session_id IN {TEACHER_SESSIONS}",
+        using=f"{IS_TEACHER} AND (author_id = {TEACHER_ID} OR session_id IN {TEACHER_SESSIONS})",
     ),
     Policy(
         "parsed_student_feedback", "parsed_student_feedback_teacher_insert", command="INSERT", check=_TEACHER_WRITES

@@ -148,6 +148,9 @@ SEES_ALL = "(SELECT gc_rls_sees_all())"
 IS_ADMIN = "(SELECT gc_rls_is_admin())"
 HAS_SCOPE = "((SELECT gc_rls_kind()) IS NOT NULL)"
 TEACHER_ID = "(SELECT gc_rls_teacher_id())"
+# Put first in every teacher policy: in any other scope it is false once per statement, and
+# PostgreSQL evaluates AND from the left, so the teacher's sets are never built for staff.
+IS_TEACHER = f"{TEACHER_ID} IS NOT NULL"
 
 
 def staff_policy(table: str) -> Policy:
