@@ -20,6 +20,7 @@ count and no cache key may change.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -48,8 +49,8 @@ DEFAULT_KINDS_PER_COMMAND = 1
 WORKERS = 3
 # A guard against a command that hangs (waits on a prompt, a lock, a server), never a performance assertion.
 TIMEOUT_S = 90
-# How many generated argument lists the kinds are picked from (in-process, cheap).
-DRAWN_PER_COMMAND = 150
+# How many generated argument lists the kinds are picked from (in-process, but not free).
+DRAWN_PER_COMMAND = 60
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ def passable(argv: list[str]) -> bool:
         return False
 
 
+@functools.cache
 def cases_of(command: str, kinds: int | None) -> list[Case]:
     """One case per kind of bad argument of ``command``, the first ``kinds`` of them (all when ``None``).
 
