@@ -46,6 +46,7 @@ def peak_rss_kb(students: int) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # two seeds of 2,000 and 8,000 students: a hang guard, not a speed limit
 @pytest.mark.django_db(transaction=True)  # the command commits in a process of its own
 def test_peak_memory_at_four_cohorts_stays_near_the_peak_at_one() -> None:
     one = peak_rss_kb(COHORT_SIZE)

@@ -252,10 +252,13 @@ def guarded_cases(kinds: int | None) -> list[Any]:
     return [case for name in names for case in cases_of(name, kinds)]
 
 
+# Hang guards sized for a process per case on a loaded two-core machine (the suite's 300 s is per test).
+@pytest.mark.timeout(900)
 def test_manage_py_refuses_a_sample_of_bad_arguments_of_every_command(committed_guard_user: None) -> None:
     check_commands(guarded_cases(DEFAULT_KINDS_PER_COMMAND))
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_manage_py_refuses_every_kind_of_bad_argument_of_every_command(committed_guard_user: None) -> None:
     check_commands(guarded_cases(None))
