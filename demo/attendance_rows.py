@@ -17,7 +17,6 @@ from typing import NamedTuple
 from attendance.models import AttendanceStatus
 from demo import catalogue
 from demo.rows import DemoPlan
-from demo.streams import stream
 
 PRESENT = str(AttendanceStatus.PRESENT)
 LATE = str(AttendanceStatus.LATE)
@@ -74,7 +73,7 @@ def count_attendance(plan: DemoPlan) -> int:
 
 def iter_attendance(plan: DemoPlan) -> Iterator[AttendanceRow]:
     """Yield every attendance row, deterministically for ``plan.seed``."""
-    rng = stream(plan.seed, "attendance")
+    rng = plan.stream("attendance")
     random = rng.random
     class_lists = _class_lists(plan)
     profiles = plan.attendance_profiles

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from demo import catalogue, feedback_text
 from demo.rows import DemoPlan, PlannedFeedback
-from demo.streams import stream, weighted
+from demo.streams import weighted
 from feedback.scores import SCORE_DIMENSIONS, SCORE_MAX, SCORE_MIN
 
 NOTES_PER_STUDENT_WEIGHTS: dict[int, int] = {1: 25, 2: 35, 3: 25, 4: 15}
@@ -23,7 +23,7 @@ ALL_DIMENSIONS_RATE = 0.55
 
 def plan_feedback(plan: DemoPlan) -> None:
     """Append a few notes per student to ``plan.feedback``."""
-    rng = stream(plan.seed, "feedback")
+    rng = plan.stream("feedback")
     # Notes are parsed some hours after the lesson; stopping two days back keeps
     # every ``parsed_at`` in the past whatever the time of day.
     latest_lesson = plan.today - dt.timedelta(days=2)

@@ -1,8 +1,9 @@
 """Copy a ``DemoPlan`` into PostgreSQL with ``COPY ... FROM STDIN``.
 
 COPY is what makes a million rows take seconds instead of minutes: one
-statement per table, rows streamed as the generator makes them, so Python and
-the server work in parallel on the two cores. Ids for rows that others point at
+statement per table and chunk of cohorts (``demo.plan``), rows streamed as the
+generator makes them, so Python and the server work in parallel on the two
+cores. Ids for rows that others point at
 (users, terms, courses, sessions) are reserved from each table's own sequence
 up front, which lets every later row be written in the same pass without
 reading anything back. Rows nothing points at take their id from the column
@@ -14,8 +15,8 @@ The caller owns the transaction; this module never commits.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -23,10 +24,7 @@ from psycopg import sql
 from tqdm import tqdm
 
 from demo.attendance_rows import iter_attendance
-from demo.rows import DemoPlan
-
-# How many rows to write between progress-bar refreshes.
-PROGRESS_STEP = 10_000
+from demo.rows import DemoPlan, PlannedTerm
 
 
 @dataclass(frozen=True)
@@ -98,49 +96,48 @@ LOAD_ORDER: tuple[Table, ...] = (
 
 
 class PlanLoader:
-    """Writes one plan through one raw psycopg connection, counting rows per table."""
+    """Writes a school's cohorts through one raw psycopg connection, chunk by chunk, counting rows per table.
+
+    ``load_terms`` first (every cohort shares the terms), then ``load`` once per
+    chunk of cohort plans, then ``finish``. Each ``load`` copies its chunk's rows
+    table by table, one COPY per table, and keeps nothing of them but the row
+    counts: memory is one chunk's plans, whatever the size of the school.
+    """
 
     def __init__(self, connection: psycopg.Connection[Any], progress: tqdm[Any], password_hash: str) -> None:
         self.connection = connection
         self.progress = progress
         self.password_hash = password_hash
-        self.counts: dict[str, int] = {}
+        self.counts: dict[str, int] = {table.name: 0 for table in LOAD_ORDER}
+        self.term_ids: list[int] = []
+        self._staged: dict[str, bool] = {}
 
-    def load(self, plan: DemoPlan) -> dict[str, int]:
-        """Copy every table of ``plan`` in ``LOAD_ORDER`` and ``ANALYZE`` them; return rows per table."""
-        user_ids = self.reserve_ids(USERS, len(plan.users))
-        self.copy(
-            USERS,
-            (
-                (
-                    user_ids[i],
-                    self.password_hash,
-                    None,
-                    False,
-                    u.username,
-                    u.first_name,
-                    u.last_name,
-                    u.email,
-                    False,
-                    True,
-                    u.date_joined,
-                )
-                for i, u in enumerate(plan.users)
-            ),
-        )
-        student_ids = [user_ids[s.user] for s in plan.students]
+    def load_terms(self, terms: Sequence[PlannedTerm]) -> None:
+        self.term_ids = self.reserve_ids(TERMS, len(terms))
+        self.copy(TERMS, ((self.term_ids[i], t.name, t.starts_on, t.ends_on) for i, t in enumerate(terms)))
+
+    def load(self, plans: Sequence[DemoPlan]) -> None:
+        """Copy every table of a chunk of cohort ``plans`` (terms aside) in ``LOAD_ORDER``."""
+        if not self.term_ids:
+            raise RuntimeError("load_terms() comes before load()")
+        loads = [_CohortIds(plan) for plan in plans]
+        for ids in loads:
+            ids.users = self.reserve_ids(USERS, len(ids.plan.users))
+            ids.students = [ids.users[s.user] for s in ids.plan.students]
+        self.copy(USERS, (row for ids in loads for row in self._user_rows(ids)))
         self.copy(
             STUDENTS,
             (
-                (student_ids[i], s.student_number, s.grade_level, s.status, s.enrolled_on, None, "")
-                for i, s in enumerate(plan.students)
+                (ids.students[i], s.student_number, s.grade_level, s.status, s.enrolled_on, None, "")
+                for ids in loads
+                for i, s in enumerate(ids.plan.students)
             ),
         )
         self.copy(
             GUARDIANS,
             (
                 (
-                    student_ids[g.student],
+                    ids.students[g.student],
                     g.full_name,
                     g.relationship,
                     g.phone,
@@ -148,78 +145,96 @@ class PlanLoader:
                     g.is_primary,
                     g.is_emergency_contact,
                 )
-                for g in plan.guardians
+                for ids in loads
+                for g in ids.plan.guardians
             ),
         )
-        term_ids = self.reserve_ids(TERMS, len(plan.terms))
-        self.copy(TERMS, ((term_ids[i], t.name, t.starts_on, t.ends_on) for i, t in enumerate(plan.terms)))
-        course_ids = self.reserve_ids(COURSES, len(plan.courses))
+        for ids in loads:
+            ids.courses = self.reserve_ids(COURSES, len(ids.plan.courses))
+        term_ids = self.term_ids
         self.copy(
             COURSES,
             (
                 (
-                    course_ids[i],
+                    ids.courses[i],
                     c.code,
                     c.name,
                     c.subject,
                     c.grade_level,
                     term_ids[c.term],
-                    user_ids[c.teacher],
+                    ids.users[c.teacher],
                     c.capacity,
                     c.is_active,
                 )
-                for i, c in enumerate(plan.courses)
+                for ids in loads
+                for i, c in enumerate(ids.plan.courses)
             ),
         )
         self.copy(
             ENROLLMENTS,
             (
-                (student_ids[e.student], course_ids[e.course], e.status, e.enrolled_at, e.ended_at, e.reason)
-                for e in plan.enrollments
+                (ids.students[e.student], ids.courses[e.course], e.status, e.enrolled_at, e.ended_at, e.reason)
+                for ids in loads
+                for e in ids.plan.enrollments
             ),
         )
-        session_ids = self.reserve_ids(CLASS_SESSIONS, len(plan.sessions))
+        for ids in loads:
+            ids.sessions = self.reserve_ids(CLASS_SESSIONS, len(ids.plan.sessions))
         self.copy(
             CLASS_SESSIONS,
             (
-                (session_ids[i], course_ids[s.course], s.session_date, s.starts_at, s.ends_at, s.topic, s.is_cancelled)
-                for i, s in enumerate(plan.sessions)
-            ),
-        )
-        self.copy(
-            ATTENDANCES,
-            (
                 (
-                    student_ids[a.student],
-                    session_ids[a.session],
-                    plan.sessions[a.session].session_date,
-                    a.status,
-                    a.minutes_late,
-                    user_ids[a.recorded_by],
-                    a.created_at,
-                    a.note,
+                    ids.sessions[i],
+                    ids.courses[s.course],
+                    s.session_date,
+                    s.starts_at,
+                    s.ends_at,
+                    s.topic,
+                    s.is_cancelled,
                 )
-                for a in iter_attendance(plan)
+                for ids in loads
+                for i, s in enumerate(ids.plan.sessions)
             ),
         )
+        self.copy(ATTENDANCES, (row for ids in loads for row in _attendance_rows(ids)))
         self.copy(
             FEEDBACK,
             (
                 (
-                    student_ids[f.student],
-                    _maybe(session_ids, f.session),
-                    _maybe(user_ids, f.author),
+                    ids.students[f.student],
+                    _maybe(ids.sessions, f.session),
+                    _maybe(ids.users, f.author),
                     f.raw_text,
                     f.parsed_at,
                     json.dumps(f.scores),
                     f.sentiment,
                     list(f.tags),
                 )
-                for f in plan.feedback
+                for ids in loads
+                for f in ids.plan.feedback
             ),
         )
+
+    def finish(self) -> dict[str, int]:
+        """``ANALYZE`` the loaded tables; return rows per table."""
         self.analyze()
         return dict(self.counts)
+
+    def _user_rows(self, ids: _CohortIds) -> Iterator[tuple[Any, ...]]:
+        for i, u in enumerate(ids.plan.users):
+            yield (
+                ids.users[i],
+                self.password_hash,
+                None,
+                False,
+                u.username,
+                u.first_name,
+                u.last_name,
+                u.email,
+                False,
+                True,
+                u.date_joined,
+            )
 
     def reserve_ids(self, table: Table, count: int) -> list[int]:
         """Take ``count`` ids from ``table``'s id sequence (identity columns have one too)."""
@@ -238,9 +253,11 @@ class PlanLoader:
         table is loaded through a temporary staging table and one
         ``INSERT ... SELECT``, which the policies check (a system scope passes).
         """
-        self.progress.set_description(table.name)
+        self.progress.set_description(table.name, refresh=False)
         written = 0
-        staged = self._rls_applies(table)
+        staged = self._staged.get(table.name)
+        if staged is None:
+            staged = self._staged[table.name] = self._rls_applies(table)
         target = Table(f"_gc_stage_{table.name}", table.columns) if staged else table
         with self.connection.cursor() as cursor:
             if staged:
@@ -258,8 +275,6 @@ class PlanLoader:
                 for row in rows:
                     write_row(row)
                     written += 1
-                    if not written % PROGRESS_STEP:
-                        self.progress.update(PROGRESS_STEP)
             if staged:
                 columns = sql.SQL(", ").join(sql.Identifier(column) for column in table.columns)
                 cursor.execute(
@@ -267,8 +282,7 @@ class PlanLoader:
                         table=sql.Identifier(table.name), columns=columns, stage=sql.Identifier(target.name)
                     )
                 )
-        self.progress.update(written % PROGRESS_STEP)
-        self.counts[table.name] = written
+        self.counts[table.name] = self.counts.get(table.name, 0) + written
         return written
 
     def _rls_applies(self, table: Table) -> bool:
@@ -285,6 +299,32 @@ class PlanLoader:
                     tables=sql.SQL(", ").join(sql.Identifier(table.name) for table in LOAD_ORDER)
                 )
             )
+
+
+@dataclass
+class _CohortIds:
+    """One cohort's plan with the database ids reserved for its rows, by list position."""
+
+    plan: DemoPlan
+    users: list[int] = field(default_factory=list)
+    students: list[int] = field(default_factory=list)
+    courses: list[int] = field(default_factory=list)
+    sessions: list[int] = field(default_factory=list)
+
+
+def _attendance_rows(ids: _CohortIds) -> Iterator[tuple[Any, ...]]:
+    sessions = ids.plan.sessions
+    for a in iter_attendance(ids.plan):
+        yield (
+            ids.students[a.student],
+            ids.sessions[a.session],
+            sessions[a.session].session_date,
+            a.status,
+            a.minutes_late,
+            ids.users[a.recorded_by],
+            a.created_at,
+            a.note,
+        )
 
 
 def _maybe(ids: list[int], position: int | None) -> int | None:

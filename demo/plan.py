@@ -1,10 +1,22 @@
 """What to generate: a pure, deterministic description of the demo school.
 
-``build_plan`` turns ``(students, seed, today)`` into the rows of
-``demo.rows``, which refer to each other by *list position* (a
-course names its term as an index into ``plan.terms``). Nothing here touches
-the database or the clock, so the same arguments give the same plan on any
-machine -- the property the reproducibility test relies on.
+``iter_plans`` turns ``(students, seed, today)`` into the rows of
+``demo.rows``, one *cohort* at a time: the school is split into cohorts of at
+most ``PlanOptions.cohort_size`` students (2,000 by default), each with its own
+sections, teachers and register, so that only one cohort's rows are ever in
+memory however large the school (the loader copies a cohort, then the next one
+is planned). ``build_plan`` plans one cohort; its rows refer to each other by
+*list position* within that cohort (a course names its term as an index into
+``plan.terms``), and its numbering (student and teacher numbers, section
+letters) continues where the earlier cohorts stopped (``CohortStart``).
+
+Each cohort draws from its own random streams (``demo.streams``), so a cohort's
+rows depend on the seed, the cohort's place and the cohorts before it, never on
+how many cohorts a caller holds at once. Cohort 0 draws from the streams a
+whole school used before cohorts existed: a school of at most one cohort is the
+same as it always was. Nothing here touches the database or the clock, so the
+same arguments give the same plan on any machine -- the property the
+reproducibility test relies on.
 """
 
 from __future__ import annotations
@@ -12,12 +24,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+from collections.abc import Iterator
 
 from courses.models import EnrollmentStatus
 from demo import catalogue, names
 from demo.feedback_notes import plan_feedback
 from demo.rows import (
     AttendanceProfile,
+    CohortStart,
     DemoPlan,
     PlannedCourse,
     PlannedEnrollment,
@@ -28,7 +42,7 @@ from demo.rows import (
     PlannedUser,
     PlanOptions,
 )
-from demo.streams import stream, weighted
+from demo.streams import weighted
 from students.models import GradeLevel, GuardianRelationship, StudentStatus
 
 MAX_SECTION_SIZE = 30
@@ -78,13 +92,56 @@ def at(day: dt.date, time: dt.time, tz: dt.tzinfo) -> dt.datetime:
     return dt.datetime.combine(day, time, tzinfo=tz)
 
 
-def build_plan(
+def cohort_sizes(students: int, cohort_size: int) -> Iterator[int]:
+    """Split ``students`` into the fewest cohorts of at most ``cohort_size``, as even as possible.
+
+    Even, so that the last cohort is never a handful of students in sections of their own.
+    """
+    if students < 1 or cohort_size < 1:
+        raise ValueError(f"students and cohort_size must be at least 1; got {students} and {cohort_size}")
+    count = math.ceil(students / cohort_size)
+    base, extra = divmod(students, count)
+    for index in range(count):
+        yield base + (1 if index < extra else 0)
+
+
+def iter_plans(
     *, students: int, seed: int, today: dt.date, tz: dt.tzinfo, options: PlanOptions | None = None
+) -> Iterator[DemoPlan]:
+    """Plan a school of ``students`` students around ``today``, cohort by cohort; see the module docstring.
+
+    A cohort is planned only when the previous one has been taken: a caller that
+    drops each plan once it is loaded holds one cohort at a time.
+    """
+    options = options or PlanOptions()
+    start = CohortStart()
+    for size in cohort_sizes(students, options.cohort_size):
+        plan = build_plan(students=size, seed=seed, today=today, tz=tz, options=options, start=start)
+        start = plan.next_start()
+        yield plan
+        del plan  # not alive while the next cohort is planned
+
+
+def school_terms(today: dt.date) -> list[PlannedTerm]:
+    """The school's two terms around ``today`` (every cohort shares them)."""
+    plan = DemoPlan(seed=0, today=today, tz=dt.UTC, options=PlanOptions())
+    _plan_terms(plan)
+    return plan.terms
+
+
+def build_plan(
+    *,
+    students: int,
+    seed: int,
+    today: dt.date,
+    tz: dt.tzinfo,
+    options: PlanOptions | None = None,
+    start: CohortStart | None = None,
 ) -> DemoPlan:
-    """Plan a school of ``students`` students around ``today``; see the module docstring."""
+    """Plan one cohort of ``students`` students around ``today`` (the first cohort unless ``start``)."""
     if students < 1:
         raise ValueError(f"students must be at least 1; got {students}")
-    plan = DemoPlan(seed=seed, today=today, tz=tz, options=options or PlanOptions())
+    plan = DemoPlan(seed=seed, today=today, tz=tz, options=options or PlanOptions(), start=start or CohortStart())
     _plan_terms(plan)
     _plan_students(plan, students)
     _plan_courses_and_enrollments(plan)
@@ -114,11 +171,11 @@ def _plan_terms(plan: DemoPlan) -> None:
 
 
 def _plan_students(plan: DemoPlan, count: int) -> None:
-    rng = stream(plan.seed, "people")
+    rng = plan.stream("people")
     school_start = plan.terms[0].starts_on
     grades = list(GradeLevel.values)
     for index in range(count):
-        number = index + 1
+        number = plan.start.students + index + 1
         first = rng.choice(names.FIRST_NAMES)
         last = rng.choice(names.LAST_NAMES)
         grade = rng.choice(grades)
@@ -175,7 +232,7 @@ def _plan_guardians(plan: DemoPlan, rng: random.Random, student: int, family_nam
 
 def _plan_courses_and_enrollments(plan: DemoPlan) -> None:
     """Per term, every (grade, subject) gets enough sections of <= 30 for the students who chose it."""
-    rng = stream(plan.seed, "courses")
+    rng = plan.stream("courses")
     first_teacher = len(plan.users)
     teachers_needed = 0
     by_grade: dict[int, list[int]] = {grade: [] for grade in GradeLevel.values}
@@ -195,12 +252,15 @@ def _plan_courses_and_enrollments(plan: DemoPlan) -> None:
 
         # Sections: (grade, subject, section number, members), then teachers by subject so
         # a teacher's load is one subject across neighbouring grades.
+        # Section numbers (and so letters) go on from the earlier cohorts' sections.
         sections: list[tuple[int, str, int, list[int]]] = []
         for (grade, subject), members in takers.items():
             rng.shuffle(members)
             count = max(1, math.ceil(len(members) / MAX_SECTION_SIZE))
+            earlier = plan.start.sections.get((term_index, grade, subject), 0)
+            plan.sections[(term_index, grade, subject)] = count
             for number in range(count):
-                sections.append((grade, subject, number, members[number::count]))
+                sections.append((grade, subject, earlier + number, members[number::count]))
         sections.sort(key=lambda s: (catalogue.SUBJECTS.index(s[1]), s[0], s[2]))
 
         for position, (grade, subject, number, members) in enumerate(sections):
@@ -256,9 +316,9 @@ def _office_hours(rng: random.Random) -> dt.time:
 
 
 def _plan_teachers(plan: DemoPlan, count: int) -> None:
-    rng = stream(plan.seed, "teachers")
+    rng = plan.stream("teachers")
     for index in range(count):
-        number = index + 1
+        number = plan.start.teachers + index + 1
         first = rng.choice(names.ADULT_FIRST_NAMES)
         last = rng.choice(names.LAST_NAMES)
         hired = plan.terms[0].starts_on - dt.timedelta(days=rng.randint(30, 3650))
@@ -280,7 +340,7 @@ def _plan_sessions(plan: DemoPlan) -> None:
     real school accumulates them, which also keeps the id and date indexes
     append-only during the load.
     """
-    rng = stream(plan.seed, "sessions")
+    rng = plan.stream("sessions")
     closures: set[dt.date] = set()
     for term in plan.terms:
         school_days = [
@@ -321,7 +381,7 @@ def _plan_attendance_profiles(plan: DemoPlan) -> None:
     the school-wide mix stays near 85/7/5/3 (present/late/absent/excused)
     while a few students miss half their lessons.
     """
-    rng = stream(plan.seed, "habits")
+    rng = plan.stream("habits")
     sigma = 0.8
     for _ in plan.students:
         factor = rng.lognormvariate(-sigma * sigma / 2, sigma)

@@ -1,16 +1,22 @@
 """The planned rows: plain data that refers to other rows by list position.
 
 The loader swaps positions for database ids as it copies, so the plan itself
-never needs the database.
+never needs the database. A plan is one cohort of the school (``demo.plan``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from courses.models import EnrollmentStatus
+from demo.streams import stream
+
+# Students per cohort by default: the most that are planned (and held in memory) at once, about
+# 9 kB each. Also what ``make run`` seeds, so its school is one cohort, the same as before cohorts.
+COHORT_SIZE = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,16 +134,42 @@ class PlanOptions:
     """
 
     previous_term_attendance: bool = False
+    # Students per cohort (``demo.plan``): each cohort has its own sections and teachers. Part of what
+    # the data *is* (another size gives another school), unlike how many cohorts a load holds at once.
+    cohort_size: int = COHORT_SIZE
+
+    def __post_init__(self) -> None:
+        if self.cohort_size < 1:
+            raise ValueError(f"cohort_size must be at least 1; got {self.cohort_size}")
+
+
+SectionKey = tuple[int, int, str]  # (term position, grade, subject)
+
+
+@dataclass(frozen=True)
+class CohortStart:
+    """Where a cohort's numbering begins: what the cohorts before it used.
+
+    ``students`` and ``teachers`` planned so far (numbers go on from there), and
+    per (term, grade, subject) the sections so far (letters go on from there),
+    so every cohort's usernames and course codes are new.
+    """
+
+    cohort: int = 0
+    students: int = 0
+    teachers: int = 0
+    sections: dict[SectionKey, int] = field(default_factory=dict)
 
 
 @dataclass
 class DemoPlan:
-    """Every row to load, in load order; cross-references are list positions."""
+    """Every row of one cohort to load, in load order; cross-references are list positions in this plan."""
 
     seed: int
     today: dt.date
     tz: dt.tzinfo
     options: PlanOptions
+    start: CohortStart = field(default_factory=CohortStart)
     users: list[PlannedUser] = field(default_factory=list)
     students: list[PlannedStudent] = field(default_factory=list)
     guardians: list[PlannedGuardian] = field(default_factory=list)
@@ -147,6 +179,8 @@ class DemoPlan:
     sessions: list[PlannedSession] = field(default_factory=list)
     feedback: list[PlannedFeedback] = field(default_factory=list)
     attendance_profiles: list[AttendanceProfile] = field(default_factory=list)
+    # Sections this cohort opened per (term, grade, subject).
+    sections: dict[SectionKey, int] = field(default_factory=dict)
 
     @property
     def current_term(self) -> int:
@@ -154,3 +188,19 @@ class DemoPlan:
 
     def teacher_count(self) -> int:
         return len(self.users) - len(self.students)
+
+    def stream(self, concern: str) -> random.Random:
+        """This cohort's random stream for ``concern``."""
+        return stream(self.seed, concern, self.start.cohort)
+
+    def next_start(self) -> CohortStart:
+        """Where the cohort after this one begins."""
+        sections = dict(self.start.sections)
+        for key, count in self.sections.items():
+            sections[key] = sections.get(key, 0) + count
+        return CohortStart(
+            cohort=self.start.cohort + 1,
+            students=self.start.students + len(self.students),
+            teachers=self.start.teachers + self.teacher_count(),
+            sections=sections,
+        )

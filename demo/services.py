@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,17 +20,15 @@ from tqdm import tqdm
 
 from auditing.context import bind_audit_context
 from dashboards.refresh import MATERIALIZED_VIEWS, materialized_view_refresh
-from demo.attendance_rows import count_attendance
 from demo.loader import PlanLoader
-from demo.plan import build_plan
+from demo.plan import iter_plans, school_terms
 from demo.rows import DemoPlan, PlanOptions
 from growthcompass.db.roles import as_owner_outside_transactions
 from growthcompass.partitions.maintenance import partitions_cover
 
 DEFAULT_SEED = 42
-# The plan of a school is built in memory before it is loaded (about 10 kB per
-# student with its guardians, enrolments and attendance), so the size is capped
-# where that stays well inside a developer machine's memory.
+# The school is planned and loaded one cohort at a time (demo.plan), so memory does not grow with
+# the size; the cap bounds the time (about an hour at 55,000 rows/s) and the disk (~25 million rows).
 MAX_DEMO_STUDENTS = 200_000
 
 # Domain tables, children first: the order TRUNCATE and the emptiness check use.
@@ -113,6 +113,7 @@ def seed_demo(
     progress_stream: ProgressStream | None = None,
     today: dt.date | None = None,
     options: PlanOptions | None = None,
+    cohorts_per_chunk: int = 1,
 ) -> SeedResult:
     """Generate ``students`` students (and their school) from ``seed`` and load them in one transaction.
 
@@ -123,39 +124,38 @@ def seed_demo(
     raise ``DemoSeedRefused`` before anything is written. Always refused when
     ``settings.DJANGO_ENV == "production"``. The progress bar goes to
     ``progress_stream`` (stderr by default) and hides itself when that is not a
-    terminal.
+    terminal; it counts students, a chunk at a time.
+
+    The school is planned and copied ``cohorts_per_chunk`` cohorts at a time
+    (``demo.plan``): memory is one chunk's rows whatever ``students`` is, and the
+    rows are the same whatever the chunk (the cohort size in ``options`` is part
+    of what the data is; how many cohorts are held at once is not).
     """
     if settings.DJANGO_ENV == "production":
         raise DemoSeedRefused("seed_demo refuses to run in production (DJANGO_ENV=production); it can wipe data.")
     if not 1 <= students <= MAX_DEMO_STUDENTS:
         raise ValueError(f"students must be at least 1 and at most {MAX_DEMO_STUDENTS}; got {students}")
+    if cohorts_per_chunk < 1:
+        raise ValueError(f"cohorts_per_chunk must be at least 1; got {cohorts_per_chunk}")
     started = time.perf_counter()
     if not reset:
         # Fail fast, before spending seconds on a plan; re-checked under the lock below.
         _refuse_if_occupied()
 
-    plan = build_plan(
-        students=students,
-        seed=seed,
-        today=today or timezone.localdate(),
-        tz=timezone.get_current_timezone(),
-        options=options,
-    )
-    if plan.sessions:
-        # attendances is partitioned by month: the school's past months get their partitions
-        # first, so the register goes straight to them rather than the DEFAULT partition. That is
-        # DDL, as the owner of the tables, before the load's transaction (an empty partition left by
-        # a failed load is what maintenance would have created anyway).
-        with as_owner_outside_transactions():
-            partitions_cover(
-                table="attendances",
-                first=min(session.session_date for session in plan.sessions),
-                last=max(session.session_date for session in plan.sessions),
-            )
+    today = today or timezone.localdate()
+    terms = school_terms(today)
+    # attendances is partitioned by month: the school's months get their partitions first, so the
+    # register goes straight to them rather than the DEFAULT partition. Lessons run from the first
+    # term's first Monday to the last term's last Friday, the terms' bounds. That is DDL, as the
+    # owner of the tables, before the load's transaction (an empty partition left by a failed load
+    # is what maintenance would have created anyway).
+    with as_owner_outside_transactions():
+        partitions_cover(table="attendances", first=terms[0].starts_on, last=terms[-1].ends_on)
+    plans = iter_plans(students=students, seed=seed, today=today, tz=timezone.get_current_timezone(), options=options)
     with (
         tqdm(
-            total=_planned_rows(plan),
-            unit="row",
+            total=students,
+            unit="student",
             unit_scale=True,
             file=progress_stream or sys.stderr,
             disable=None if progress else True,
@@ -183,7 +183,15 @@ def seed_demo(
                 _reset(cursor)
             else:
                 _refuse_if_occupied()
-        counts = PlanLoader(raw, bar, DEMO_PASSWORD_HASH).load(plan)
+        loader = PlanLoader(raw, bar, DEMO_PASSWORD_HASH)
+        loader.load_terms(terms)
+        while chunk := _next_chunk(plans, cohorts_per_chunk):
+            bar.set_description("planning", refresh=False)
+            loader.load(chunk)
+            bar.update(sum(len(plan.students) for plan in chunk))
+            bar.set_postfix(rows=f"{sum(loader.counts.values()):,}", refresh=False)
+            del chunk  # not alive while the next chunk is planned
+        counts = loader.finish()
         bar.set_description("commit")
     return SeedResult(students=students, seed=seed, counts=counts, seconds=time.perf_counter() - started)
 
@@ -200,18 +208,9 @@ def demo_views_refresh() -> dict[str, int]:
     }
 
 
-def _planned_rows(plan: DemoPlan) -> int:
-    return (
-        len(plan.users)
-        + len(plan.students)
-        + len(plan.guardians)
-        + len(plan.terms)
-        + len(plan.courses)
-        + len(plan.enrollments)
-        + len(plan.sessions)
-        + count_attendance(plan)
-        + len(plan.feedback)
-    )
+def _next_chunk(plans: Iterator[DemoPlan], size: int) -> list[DemoPlan]:
+    """The next ``size`` cohort plans (fewer at the end; none when the school is done)."""
+    return list(itertools.islice(plans, size))
 
 
 def demo_data_present() -> bool:

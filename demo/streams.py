@@ -12,9 +12,14 @@ import random
 from typing import Any
 
 
-def stream(seed: int, concern: str) -> random.Random:
-    """An independent, reproducible random stream for one concern of the plan."""
-    return random.Random(f"growthcompass-demo:{seed}:{concern}")  # noqa: S311 - demo data, not security
+def stream(seed: int, concern: str, cohort: int = 0) -> random.Random:
+    """An independent, reproducible random stream for one concern of one cohort of the plan.
+
+    Cohort 0 keeps the name a whole school's stream had before the school was
+    split into cohorts, so a school of one cohort reproduces as it always did.
+    """
+    name = f"growthcompass-demo:{seed}:{concern}" + (f":cohort-{cohort}" if cohort else "")
+    return random.Random(name)  # noqa: S311 - demo data, not security
 
 
 def weighted(rng: random.Random, weights: dict[Any, int]) -> Any:

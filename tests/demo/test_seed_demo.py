@@ -24,7 +24,7 @@ from dashboards.models import StudentMetrics
 from dashboards.refresh import MATERIALIZED_VIEWS
 from demo.attendance_rows import count_attendance, iter_attendance
 from demo.loader import PlanLoader
-from demo.plan import build_plan
+from demo.plan import build_plan, cohort_sizes, iter_plans
 from demo.rows import PlanOptions
 from demo.services import DemoSeedRefused, SeedResult, seed_demo
 from feedback.models import ParsedStudentFeedback
@@ -37,8 +37,12 @@ STUDENTS = 60
 SEED = 7
 
 
+# Two cohorts of 30: every check of the loaded data also checks that cohorts fit together.
+TWO_COHORTS = PlanOptions(cohort_size=STUDENTS // 2)
+
+
 def seed(**overrides: Any) -> SeedResult:
-    options: dict[str, Any] = {"students": STUDENTS, "seed": SEED, "reset": True}
+    options: dict[str, Any] = {"students": STUDENTS, "seed": SEED, "reset": True, "options": TWO_COHORTS}
     options.update(overrides)
     return seed_demo(**options)
 
@@ -143,6 +147,38 @@ def test_plan_records_previous_term_attendance_only_when_asked() -> None:
     }
     assert not any(row.session in previous_term_sessions for row in iter_attendance(current_only))
     assert any(row.session in previous_term_sessions for row in iter_attendance(both))
+
+
+def test_a_school_is_split_into_the_fewest_even_cohorts() -> None:
+    assert list(cohort_sizes(2000, 2000)) == [2000]
+    assert list(cohort_sizes(2001, 2000)) == [1001, 1000]
+    assert list(cohort_sizes(10_001, 2000)) == [1667, 1667, 1667, 1667, 1667, 1666]
+    with pytest.raises(ValueError, match="at least 1"):
+        list(cohort_sizes(10, 0))
+
+
+def test_a_school_of_one_cohort_is_the_plan_of_the_whole_school() -> None:
+    arguments: dict[str, Any] = {"students": 40, "seed": 3, "today": dt.date(2026, 11, 25), "tz": dt.UTC}
+    (only,) = iter_plans(**arguments)
+    assert only == build_plan(**arguments)
+
+
+def test_cohorts_number_on_from_each_other_and_draw_their_own_rows() -> None:
+    arguments: dict[str, Any] = {"seed": 3, "today": dt.date(2026, 11, 25), "tz": dt.UTC}
+    plans = list(iter_plans(students=90, options=PlanOptions(cohort_size=30), **arguments))
+    assert [len(plan.students) for plan in plans] == [30, 30, 30]
+    usernames = [user.username for plan in plans for user in plan.users]
+    assert len(usernames) == len(set(usernames))
+    assert {f"student-{n:05d}" for n in range(1, 91)} <= set(usernames)
+    teachers = sorted(name for name in usernames if name.startswith("teacher-"))
+    assert teachers == [f"teacher-{n:03d}" for n in range(1, len(teachers) + 1)]
+    codes = [course.code for plan in plans for course in plan.courses]
+    assert len(codes) == len(set(codes))
+    # Another cohort is another draw, not a copy of the first with new numbers.
+    first, second = ([(u.first_name, u.last_name) for u in plan.users[:30]] for plan in plans[:2])
+    assert first != second
+    # A cohort's rows do not depend on which cohorts are planned after it.
+    assert list(iter_plans(students=60, options=PlanOptions(cohort_size=30), **arguments)) == plans[:2]
 
 
 # --- Loaded data ------------------------------------------------------------------------
@@ -311,6 +347,20 @@ def test_same_seed_gives_identical_data() -> None:
     first = demo_digest()
     seed()
     assert demo_digest() == first
+
+
+@pytest.mark.django_db
+def test_same_seed_gives_identical_data_whatever_the_chunk() -> None:
+    """Three cohorts copied one per chunk, two per chunk, or all in one: the same tables."""
+    cohorts = PlanOptions(cohort_size=STUDENTS // 3)
+    digests = []
+    for cohorts_per_chunk in (1, 2, 3):
+        result = seed(options=cohorts, cohorts_per_chunk=cohorts_per_chunk)
+        assert result.counts["students"] == STUDENTS
+        digests.append(demo_digest())
+    assert digests[0] == digests[1] == digests[2]
+    seed(options=PlanOptions())  # one cohort of 60 is another school than three of 20
+    assert demo_digest() != digests[0]
 
 
 @pytest.mark.django_db
