@@ -3,10 +3,11 @@
 # (growthcompass.db.trigger_sql) instead of pgtrigger's PL/pgSQL call and subtransaction on
 # every write statement of a watched table. Reversible: Remove/AddTrigger put the old ones back.
 
-import growthcompass.db.trigger_sql
 import pgtrigger.compiler
 import pgtrigger.migrations
 from django.db import migrations
+
+import growthcompass.db.trigger_sql
 
 
 class Migration(migrations.Migration):

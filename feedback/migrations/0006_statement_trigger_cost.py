@@ -8,10 +8,11 @@
 #   call and subtransaction on every write statement.
 # Reversible: pgtrigger's Remove/AddTrigger put the previous triggers back.
 
-import growthcompass.db.trigger_sql
 import pgtrigger.compiler
 import pgtrigger.migrations
 from django.db import migrations
+
+import growthcompass.db.trigger_sql
 
 
 class Migration(migrations.Migration):

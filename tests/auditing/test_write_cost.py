@@ -154,11 +154,13 @@ def test_one_update_statement_pairs_each_row_with_its_own_old_values(new_entries
         )
 
     entries = {entry.row_pk: entry for entry in new_entries("attendances", operation="UPDATE")}
-    assert entries[str(first.pk)].changed_fields == ["status", "note"]
-    assert entries[str(first.pk)].old_data == {"status": "present", "note": "first"}
-    assert entries[str(second.pk)].changed_fields == ["status"]
-    assert entries[str(second.pk)].old_data == {"status": "present"}
-    assert entries[str(second.pk)].new_data is not None and entries[str(second.pk)].new_data["note"] == "second"
+    first_entry, second_entry = entries[str(first.pk)], entries[str(second.pk)]
+    assert first_entry.changed_fields == ["status", "note"]
+    assert first_entry.old_data == {"status": "present", "note": "first"}
+    assert second_entry.changed_fields == ["status"]
+    assert second_entry.old_data == {"status": "present"}
+    assert second_entry.new_data is not None
+    assert (second_entry.new_data["status"], second_entry.new_data["note"]) == ("late", "second")
 
 
 def test_the_table_announcement_calls_pgtriggers_ignore_check_only_when_ignore_names_it() -> None:

@@ -2,10 +2,11 @@
 # The audit UPDATE trigger and the queryset_tables trigger regenerated with a lower
 # fixed cost per statement (attendance 0009 explains the changes).
 
-import growthcompass.db.trigger_sql
 import pgtrigger.compiler
 import pgtrigger.migrations
 from django.db import migrations
+
+import growthcompass.db.trigger_sql
 
 
 class Migration(migrations.Migration):
