@@ -32,6 +32,8 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 
+from growthcompass.db.trigger_sql import FastIgnoreTrigger
+
 __all__ = ["PAYLOAD_PREFIX", "TRIGGER_NAME", "TableTrigger", "project_models", "register_table_triggers"]
 
 TRIGGER_NAME = "queryset_tables"
@@ -39,8 +41,16 @@ TRIGGER_NAME = "queryset_tables"
 PAYLOAD_PREFIX = "~t:"
 
 
-class TableTrigger(pgtrigger.Trigger):
-    """Announce, once per statement, that this table changed."""
+class TableTrigger(FastIgnoreTrigger):
+    """Announce, once per statement, that this table changed.
+
+    Compiled with ``FastIgnoreTriggerSql`` like the audit triggers: pgtrigger's
+    own ignore check is a PL/pgSQL call with an exception block, a
+    subtransaction on every write statement of every table (about 80 us of a
+    single-row ``UPDATE``'s 0.6 ms, measured with ``auto_explain``'s trigger
+    times); the cheap check calls it only when ``pgtrigger.ignore`` names the
+    trigger (partition moves do).
+    """
 
     when = pgtrigger.After
     level = pgtrigger.Statement

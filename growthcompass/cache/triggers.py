@@ -23,6 +23,7 @@ from django.db import models
 from psycopg import sql
 
 from growthcompass.cache.registry import WrittenBy, sources
+from growthcompass.db.trigger_sql import FastIgnoreTrigger
 
 __all__ = ["CacheTrigger", "register_triggers"]
 
@@ -102,8 +103,12 @@ def _statement(family: str, single_entry_id: int | None, source: WrittenBy, oper
     ).format(family=sql.Literal(family), ids=ids)
 
 
-class CacheTrigger(pgtrigger.Trigger):
-    """The NOTIFYs one operation on one watched model sends, for every family that watches it."""
+class CacheTrigger(FastIgnoreTrigger):
+    """The NOTIFYs one operation on one watched model sends, for every family that watches it.
+
+    Compiled with ``FastIgnoreTriggerSql``: pgtrigger's own ignore check would
+    open a subtransaction on every write statement of a watched table.
+    """
 
     when = pgtrigger.After
     level = pgtrigger.Statement

@@ -28,6 +28,12 @@ def _function_calls() -> dict[str, int]:
 
 
 def _count_calls() -> None:
+    """Count PL/pgSQL calls from here on; call it before the test's first write.
+
+    A PL/pgSQL expression keeps, for the rest of the transaction, the call
+    tracking in force when it was first evaluated: a function called from a
+    trigger that already fired (a factory's INSERT) would go uncounted.
+    """
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL track_functions = 'pl'")
 
@@ -86,8 +92,8 @@ def test_a_column_added_after_the_triggers_were_generated_keeps_only_its_changed
 
 
 def test_an_audited_statement_without_context_calls_only_its_audit_trigger() -> None:
-    attendance = AttendanceFactory.create()
     _count_calls()
+    attendance = AttendanceFactory.create()
     before = _function_calls()
 
     Attendance.objects.filter(pk=attendance.pk).update(note="counted")
@@ -98,9 +104,9 @@ def test_an_audited_statement_without_context_calls_only_its_audit_trigger() -> 
 
 
 def test_an_audited_statement_with_a_context_parses_it_once() -> None:
+    _count_calls()
     attendance = AttendanceFactory.create()
     user = UserFactory.create()
-    _count_calls()
     before = _function_calls()
 
     with audit_context(user=user, reason="counted"):
@@ -134,3 +140,37 @@ def test_the_planner_settings_an_audit_trigger_turns_off_are_put_back_as_they_we
             "SELECT current_setting('jit'), current_setting('enable_nestloop'), current_setting('enable_mergejoin')"
         )
         assert cursor.fetchone() == (value, value, "on")
+
+
+def test_one_update_statement_pairs_each_row_with_its_own_old_values(new_entries: Entries) -> None:
+    first = AttendanceFactory.create(note="first")
+    second = AttendanceFactory.create(note="second")
+    with connection.cursor() as cursor:
+        # One statement, a different set of changed columns for each row.
+        cursor.execute(
+            "UPDATE attendances SET status = 'late',"
+            " note = CASE WHEN id = %s THEN 'changed' ELSE note END WHERE id IN (%s, %s)",
+            [first.pk, first.pk, second.pk],
+        )
+
+    entries = {entry.row_pk: entry for entry in new_entries("attendances", operation="UPDATE")}
+    first_entry, second_entry = entries[str(first.pk)], entries[str(second.pk)]
+    assert first_entry.changed_fields == ["status", "note"]
+    assert first_entry.old_data == {"status": "present", "note": "first"}
+    assert second_entry.changed_fields == ["status"]
+    assert second_entry.old_data == {"status": "present"}
+    assert second_entry.new_data is not None
+    assert (second_entry.new_data["status"], second_entry.new_data["note"]) == ("late", "second")
+
+
+def test_the_table_announcement_calls_pgtriggers_ignore_check_only_when_ignore_names_it() -> None:
+    _count_calls()
+    attendance = AttendanceFactory.create()
+    before = _function_calls()
+
+    with pgtrigger.ignore("attendance.Attendance:queryset_tables"):
+        Attendance.objects.filter(pk=attendance.pk).update(note="announced?")
+
+    calls = {name: n - before.get(name, 0) for name, n in _function_calls().items() if n != before.get(name, 0)}
+    # Named: pgtrigger's own check decides (and skips the announcement); the audit trigger is not named.
+    assert calls == {_update_trigger_function(): 1, **_other_triggers_calls(), "_pgtrigger_should_ignore": 1}
