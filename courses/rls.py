@@ -6,7 +6,7 @@ of them in a term that has begun. A teacher's courses come from a SECURITY
 DEFINER function (``gc_rls_teacher_course_ids``, migration 0005) that filters
 by the scope itself, so the planner hashes the set once per statement and a
 policy never recurses into another table's policy. A teacher's students are
-rows of ``rls_teacher_students`` (migration 0006), probed per row through its
+rows of ``rls_teacher_students`` (migration 0008), probed per row through its
 primary key.
 """
 
@@ -20,7 +20,7 @@ TEACHER_COURSES = "(SELECT gc_rls_teacher_course_ids())"
 def teacher_sees_student(table: str, column: str) -> str:
     """A teacher sees ``table.column``'s student: one probe of ``rls_teacher_students``'s primary key.
 
-    The table (courses migration 0006) holds each teacher's students, kept by
+    The table (courses migration 0008) holds each teacher's students, kept by
     triggers on enrolments, courses and terms. As a correlated ``EXISTS`` the
     planner probes it once per row for a point read and hashes it for a scan,
     where the old ``id IN (SELECT set-returning function)`` built the teacher's

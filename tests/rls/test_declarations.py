@@ -10,9 +10,9 @@ from growthcompass.rls.policies import declarations
 
 LATEST = {
     "students": "students.migrations.0007_row_level_security",
-    "courses": "courses.migrations.0006_rls_teacher_students",
-    "attendance": "attendance.migrations.0009_rls_per_row_policies",
-    "feedback": "feedback.migrations.0006_rls_per_row_policies",
+    "courses": "courses.migrations.0008_rls_teacher_students",
+    "attendance": "attendance.migrations.0010_rls_per_row_policies",
+    "feedback": "feedback.migrations.0007_rls_per_row_policies",
     "auditing": "auditing.migrations.0007_row_level_security",
     "registry_app": "tests.registry_app.migrations.0004_row_level_security",
 }

@@ -1,7 +1,7 @@
 """``rls_teacher_students`` always equals its definition, on every write path, and survives its migration.
 
 The table is what the teacher policies on students, guardians, attendance and
-feedback probe (courses migration 0006). It is derived: a row per teacher,
+feedback probe (courses migration 0008). It is derived: a row per teacher,
 student and course for each active or completed enrolment. If it drifted, a
 teacher would see a student they no longer teach, or lose one they do, so
 every test ends by comparing it with the join it stands for.

@@ -1,4 +1,4 @@
-"""courses 0006 on a database holding enrolments: the table is filled from them, and the way back drops it."""
+"""courses 0008 on a database holding enrolments: the table is filled from them, and the way back drops it."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ def test_the_migration_fills_the_table_from_existing_enrolments_and_goes_back() 
             EnrollmentFactory.create(student=student, course=course, status=EnrollmentStatus.ACTIVE)
     before = _rows(DEFINITION_SQL)
     assert len(before) >= 4
-    call_command("migrate", "feedback", "0005", verbosity=0)
-    call_command("migrate", "attendance", "0008", verbosity=0)
-    call_command("migrate", "courses", "0005", verbosity=0)
+    call_command("migrate", "feedback", "0006_statement_trigger_cost", verbosity=0)
+    call_command("migrate", "attendance", "0009_statement_trigger_cost", verbosity=0)
+    call_command("migrate", "courses", "0007_cache_trigger_cost", verbosity=0)
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass('rls_teacher_students')")
         assert cursor.fetchone() == (None,)

@@ -34,8 +34,8 @@ END $$;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ('attendance', '0008_row_level_security'),
-        ('courses', '0006_rls_teacher_students'),
+        ('attendance', '0009_statement_trigger_cost'),
+        ('courses', '0008_rls_teacher_students'),
     ]
 
     operations = [

@@ -22,8 +22,8 @@ POLICIES = (
 
 class Migration(migrations.Migration):
     dependencies = [
-        ('feedback', '0005_row_level_security'),
-        ('attendance', '0009_rls_per_row_policies'),
+        ('feedback', '0006_statement_trigger_cost'),
+        ('attendance', '0010_rls_per_row_policies'),
     ]
 
     operations = [

@@ -172,7 +172,7 @@ END $$;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ('courses', '0005_row_level_security'),
+        ('courses', '0007_cache_trigger_cost'),
         ('rls', '0002_scope_functions_plpgsql'),
     ]
 
