@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from courses.models import Course, Enrollment, EnrollmentStatus
 from courses.selectors import course_roster, courses_active, student_active_enrollments
 from courses.services import enrollment_change_status
+from growthcompass.db.pooler import session_connection_params
 from students.models import Guardian, GuardianRelationship, Student, StudentStatus
 from students.selectors import student_get, student_guardians, students_by_ids
 from students.services import student_leave
@@ -190,7 +191,9 @@ def test_a_write_from_psql_is_fresh_once_the_listener_applied_it(listener, cache
     assert the_course(course.pk).name == "Algebra"
     listener.barrier()
 
-    db = connection.settings_dict
+    # A session of its own (behind a transaction pooler, the direct route): its session SET would
+    # otherwise stay on a pooled server connection, in force for whichever client runs there next.
+    db = session_connection_params()
     subprocess.run(
         [
             _psql(),
@@ -198,20 +201,20 @@ def test_a_write_from_psql_is_fresh_once_the_listener_applied_it(listener, cache
             "-v",
             "ON_ERROR_STOP=1",
             "-h",
-            db["HOST"] or "127.0.0.1",
+            str(db.get("host") or "127.0.0.1"),
             "-p",
-            str(db["PORT"] or 5432),
+            str(db.get("port") or 5432),
             "-U",
-            db["USER"],
+            str(db["user"]),
             "-d",
-            db["NAME"],
+            str(db["dbname"]),
             "-c",
             # A psql session on the application role declares its scope (row-level security).
             f"SET growthcompass.rls_kind = 'system'; UPDATE courses SET name = 'Geometry' WHERE id = {int(course.pk)}",
         ],
         check=True,
         capture_output=True,
-        env={**os.environ, "PGPASSWORD": db["PASSWORD"] or ""},
+        env={**os.environ, "PGPASSWORD": str(db.get("password") or "")},
     )
     listener.wait_for("course", course.pk)
 
