@@ -45,6 +45,20 @@ def _psql() -> str:
     return str(candidate)
 
 
+def psql_run(sql: str) -> None:
+    """Run ``sql`` in a psql session on the suite's database, as the application role.
+
+    A session of its own (behind a transaction pooler, the direct route): a session ``SET`` sent
+    through the pooler would stay on its server connection, in force for whichever client runs there next.
+    """
+    db = session_connection_params()
+    subprocess.run(
+        [_psql(), "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-h", str(db.get("host") or "127.0.0.1"),
+         "-p", str(db.get("port") or 5432), "-U", str(db["user"]), "-d", str(db["dbname"]), "-c", sql],
+        check=True, capture_output=True, env={**os.environ, "PGPASSWORD": str(db.get("password") or "")},
+    )  # fmt: skip
+
+
 def cached(store, family: str, ident: int) -> bool:
     return bool(store.client.exists(store.key(family, ident)))
 
@@ -191,31 +205,8 @@ def test_a_write_from_psql_is_fresh_once_the_listener_applied_it(listener, cache
     assert the_course(course.pk).name == "Algebra"
     listener.barrier()
 
-    # A session of its own (behind a transaction pooler, the direct route): its session SET would
-    # otherwise stay on a pooled server connection, in force for whichever client runs there next.
-    db = session_connection_params()
-    subprocess.run(
-        [
-            _psql(),
-            "--no-psqlrc",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            str(db.get("host") or "127.0.0.1"),
-            "-p",
-            str(db.get("port") or 5432),
-            "-U",
-            str(db["user"]),
-            "-d",
-            str(db["dbname"]),
-            "-c",
-            # A psql session on the application role declares its scope (row-level security).
-            f"SET growthcompass.rls_kind = 'system'; UPDATE courses SET name = 'Geometry' WHERE id = {int(course.pk)}",
-        ],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "PGPASSWORD": str(db.get("password") or "")},
-    )
+    # A psql session on the application role declares its scope (row-level security).
+    psql_run(f"SET growthcompass.rls_kind = 'system'; UPDATE courses SET name = 'Geometry' WHERE id = {int(course.pk)}")
     listener.wait_for("course", course.pk)
 
     assert the_course(course.pk).name == "Geometry"
