@@ -12,7 +12,9 @@ before it is dropped).
 ``python -m growthcompass.devservers.pgbouncer exec -- CMD...`` runs CMD with
 ``DATABASE_URL`` pointing at a PgBouncer in front of ``DATABASE_URL`` (or the
 embedded server when it is unset), ``DATABASE_DIRECT_URL`` at the server itself
-and ``DATABASE_POOLER=pgbouncer``; ``make test-pgbouncer`` runs the suite that way.
+and ``DATABASE_POOLER=pgbouncer``; the owner (``MIGRATION_DATABASE_URL``, or the
+embedded server's superuser) goes through the same PgBouncer, so row-level
+security's two roles both do. ``make test-pgbouncer`` runs the suite that way.
 
 Like the rest of this package, nothing here imports Django.
 """
@@ -220,13 +222,20 @@ def release_database(admin_conninfo: str, dbname: str) -> None:
 # --- Command line ---------------------------------------------------------------------------
 
 
-def _upstream_url() -> str:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return url
-    from growthcompass.devservers import ensure_postgres
+def _upstream_urls() -> tuple[str, str | None]:
+    """(the application's URL, the owner's URL or None): ``DATABASE_URL`` and ``MIGRATION_DATABASE_URL``.
 
-    return ensure_postgres(Path(__file__).resolve().parents[2])
+    Unset, the embedded server's two roles, as settings use them: the application role (which
+    row-level security binds) and the superuser who owns the tables.
+    """
+    url = os.environ.get("DATABASE_URL")
+    owner = os.environ.get("MIGRATION_DATABASE_URL")
+    if url:
+        return url, owner
+    from growthcompass.devservers import ensure_postgres_roles
+
+    application, embedded_owner = ensure_postgres_roles(Path(__file__).resolve().parents[2])
+    return application, owner or embedded_owner
 
 
 def _through(url: str, port: int) -> str:
@@ -254,8 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if pgbouncer_binary() is None:
         print(INSTALL_HINT, file=sys.stderr)
         return 2
-    upstream = _upstream_url()
-    owner = os.environ.get("MIGRATION_DATABASE_URL")
+    upstream, owner = _upstream_urls()
     owner_parts = urlsplit(owner) if owner else None
     also = [(unquote(owner_parts.username or ""), unquote(owner_parts.password or ""))] if owner_parts else []
     with LocalPgBouncer(upstream, pool_size=args.pool_size, also_users=also) as bouncer:

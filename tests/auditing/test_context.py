@@ -15,6 +15,7 @@ from django.test import RequestFactory
 from auditing.context import audit_context, bind_audit_context, current_audit_context
 from auditing.middleware import AuditContextMiddleware
 from courses.models import Term
+from growthcompass.db.pooler import session_connection_params
 from tests.auditing.conftest import Entries
 from tests.factories import TermFactory, UserFactory
 
@@ -59,7 +60,9 @@ def test_a_write_without_context_records_no_user_but_the_role_and_application(ne
 @pytest.mark.django_db(transaction=True)
 def test_a_psql_session_records_its_own_application_name_and_may_name_a_user(new_entries: Entries) -> None:
     user = UserFactory.create()
-    params = connection.get_connection_params()
+    # A session of its own (behind a transaction pooler, the direct route): its session SET would
+    # otherwise stay on a pooled server connection, in force for whichever client runs there next.
+    params = session_connection_params()
     params.pop("cursor_factory", None)
     params.pop("context", None)
     params["application_name"] = "psql"

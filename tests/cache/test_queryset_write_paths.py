@@ -10,8 +10,6 @@ has applied it (``listener.barrier()``).
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
 from typing import Any
 
 import pytest
@@ -24,7 +22,7 @@ from growthcompass.cache.generations import TableGenerations
 from growthcompass.cache.querysets import cached, cached_count
 from students.models import Guardian, Student
 from tests.cache.conftest import ListenerHandle, wipe
-from tests.cache.test_write_paths import _psql
+from tests.cache.test_write_paths import psql_run
 from tests.db_roles import SYSTEM_SCOPE_SQL, owner_connection
 from tests.factories import EnrollmentFactory, GuardianFactory, StudentFactory
 
@@ -109,13 +107,7 @@ def test_a_write_from_psql_is_fresh_once_the_listener_applied_it(listener, cache
     student = StudentFactory.create(grade_level=5)
     assert grade_five() == 1
     listener.barrier()
-    db = connection.settings_dict
-    subprocess.run(
-        [_psql(), "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-h", db["HOST"] or "127.0.0.1", "-p",
-         str(db["PORT"] or 5432), "-U", db["USER"], "-d", db["NAME"], "-c",
-         f"{SYSTEM_SCOPE_SQL}; UPDATE students SET grade_level = 7 WHERE id = {int(student.pk)}"],
-        check=True, capture_output=True, env={**os.environ, "PGPASSWORD": db["PASSWORD"] or ""},
-    )  # fmt: skip
+    psql_run(f"{SYSTEM_SCOPE_SQL}; UPDATE students SET grade_level = 7 WHERE id = {int(student.pk)}")
     listener.barrier()
     assert grade_five() == 0
 

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from courses.models import Course, Enrollment, EnrollmentStatus
 from courses.selectors import course_roster, courses_active, student_active_enrollments
 from courses.services import enrollment_change_status
+from growthcompass.db.pooler import session_connection_params
 from students.models import Guardian, GuardianRelationship, Student, StudentStatus
 from students.selectors import student_get, student_guardians, students_by_ids
 from students.services import student_leave
@@ -42,6 +43,20 @@ def _psql() -> str:
     if not candidate.exists():
         pytest.skip("no psql client available")
     return str(candidate)
+
+
+def psql_run(sql: str) -> None:
+    """Run ``sql`` in a psql session on the suite's database, as the application role.
+
+    A session of its own (behind a transaction pooler, the direct route): a session ``SET`` sent
+    through the pooler would stay on its server connection, in force for whichever client runs there next.
+    """
+    db = session_connection_params()
+    subprocess.run(
+        [_psql(), "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-h", str(db.get("host") or "127.0.0.1"),
+         "-p", str(db.get("port") or 5432), "-U", str(db["user"]), "-d", str(db["dbname"]), "-c", sql],
+        check=True, capture_output=True, env={**os.environ, "PGPASSWORD": str(db.get("password") or "")},
+    )  # fmt: skip
 
 
 def cached(store, family: str, ident: int) -> bool:
@@ -190,29 +205,8 @@ def test_a_write_from_psql_is_fresh_once_the_listener_applied_it(listener, cache
     assert the_course(course.pk).name == "Algebra"
     listener.barrier()
 
-    db = connection.settings_dict
-    subprocess.run(
-        [
-            _psql(),
-            "--no-psqlrc",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            db["HOST"] or "127.0.0.1",
-            "-p",
-            str(db["PORT"] or 5432),
-            "-U",
-            db["USER"],
-            "-d",
-            db["NAME"],
-            "-c",
-            # A psql session on the application role declares its scope (row-level security).
-            f"SET growthcompass.rls_kind = 'system'; UPDATE courses SET name = 'Geometry' WHERE id = {int(course.pk)}",
-        ],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "PGPASSWORD": db["PASSWORD"] or ""},
-    )
+    # A psql session on the application role declares its scope (row-level security).
+    psql_run(f"SET growthcompass.rls_kind = 'system'; UPDATE courses SET name = 'Geometry' WHERE id = {int(course.pk)}")
     listener.wait_for("course", course.pk)
 
     assert the_course(course.pk).name == "Geometry"

@@ -6,7 +6,6 @@ import json
 from io import StringIO
 from typing import Any
 
-import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
@@ -16,7 +15,7 @@ from auditing.models import AuditLog
 from growthcompass.partitions import get
 from growthcompass.partitions.maintenance import MAINTENANCE_LOCK_KEY, partitions_maintain
 from tests.auditing.conftest import insert_entry
-from tests.db_roles import owner_connection
+from tests.db_roles import other_connection, owner_connection
 from tests.partitions.conftest import inside, month, names, rows_in
 
 # Partition maintenance and pruning are DDL on the owner's tables: these tests run as the owner
@@ -104,15 +103,9 @@ def test_after_an_outage_only_the_partitions_retention_keeps_are_created() -> No
 
 def test_a_second_run_while_one_holds_the_lock_does_nothing() -> None:
     insert_entry(changed_at=inside(-40))
-    settings_dict = connection.settings_dict
-    other = psycopg.connect(
-        host=settings_dict["HOST"],
-        port=settings_dict["PORT"] or 5432,
-        user=settings_dict["USER"],
-        password=settings_dict["PASSWORD"] or None,
-        dbname=settings_dict["NAME"],
-        autocommit=True,
-    )
+    # A session of its own (behind a transaction pooler, the direct route): a session advisory lock
+    # taken through the pooler stays on its server connection after this client closes.
+    other = other_connection()
     try:
         other.execute("SELECT pg_advisory_lock(%s)", [MAINTENANCE_LOCK_KEY])
         out = StringIO()

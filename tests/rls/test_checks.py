@@ -10,10 +10,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from growthcompass.db.config import database_from_url
 from growthcompass.rls.checks import rls_report
 from growthcompass.rls.health import row_level_security_check
-from tests.db.aliases import owner_database_url, temporary_alias
+from tests.db.aliases import alias_for_url, owner_database_url
 from tests.rls.school import School
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +52,8 @@ def test_a_table_without_forced_security_is_reported_and_exits_1(as_table_owner:
 
 @pytest.fixture(scope="module")
 def owner_alias(django_db_setup: None, django_db_blocker: Any) -> Any:
-    with django_db_blocker.unblock(), temporary_alias("rls_owner", database_from_url(owner_database_url())):
+    # Built as settings build DATABASES: behind the suite's pooler too, which refuses startup options.
+    with django_db_blocker.unblock(), alias_for_url("rls_owner", owner_database_url()):
         yield
 
 

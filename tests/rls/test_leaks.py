@@ -18,9 +18,8 @@ from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
 from auditing.middleware import AuditContextMiddleware
-from growthcompass.db.config import database_from_url
 from students.models import Student
-from tests.db.aliases import suite_database_url, temporary_alias
+from tests.db.aliases import alias_for_url, suite_database_url
 from tests.rls.school import School
 
 ALIASES = ("default", "rls_leak_replica")
@@ -32,7 +31,7 @@ class Boom(Exception):
 
 @pytest.fixture(scope="module")
 def leak_replica(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    with django_db_blocker.unblock(), temporary_alias(ALIASES[1], database_from_url(suite_database_url())):
+    with django_db_blocker.unblock(), alias_for_url(ALIASES[1], suite_database_url()):
         yield
 
 

@@ -17,11 +17,10 @@ from django.urls import reverse
 from dashboards.models import StudentMetrics
 from dashboards.refresh import materialized_view_refresh
 from dashboards.selectors.metrics import student_metrics_lowest_attendance
-from growthcompass.db.config import database_from_url
 from growthcompass.rls import rls_context, rls_system_context
 from students.models import Student
 from students.selectors import student_get
-from tests.db.aliases import suite_database_url, temporary_alias
+from tests.db.aliases import alias_for_url, suite_database_url
 from tests.rls.school import School
 
 
@@ -146,7 +145,7 @@ def test_async_code_keeps_the_scope_it_was_called_in(committed_school: School) -
 @pytest.fixture(scope="module")
 def replica_alias(django_db_setup: None, django_db_blocker: Any) -> Any:
     """A second alias on the same database, as the replica alias is in tests (configured before the test's)."""
-    with django_db_blocker.unblock(), temporary_alias("rls_replica", database_from_url(suite_database_url())):
+    with django_db_blocker.unblock(), alias_for_url("rls_replica", suite_database_url()):
         yield
 
 
