@@ -28,7 +28,7 @@ def _scope_calls() -> int:
         return int(cursor.fetchone()[0])
 
 
-def _calls_for(statement: str, params: list[object]) -> int:
+def _calls_for(statement: str, params: list[int] | list[list[int]]) -> int:
     before = _scope_calls()
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
